@@ -1,0 +1,82 @@
+"""The ``bbops`` command line: parsing and error mapping only.
+
+Each area's commands live in ``bbops.commands.<area>`` and call typed functions
+that do the work. Every ``BBopsError`` becomes its exit code and one clear
+message on stderr; anything else is a bug (exit 3) reported without a
+traceback unless ``BBOPS_DEBUG`` is set.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from bbops import __version__, console, secrets
+from bbops.errors import BBopsError, Interrupted
+
+# Command modules, each exposing ``COMMANDS``: a list of click commands or groups.
+COMMAND_MODULES = (
+    "bbops.commands.validate",
+)
+
+
+class BBopsGroup(click.Group):
+    """A click group that maps bbops errors to exit codes in one place."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BBopsError as exc:
+            _report(exc)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            console.error("interrupted")
+            ctx.exit(Interrupted.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one place a bug is turned into exit 3
+            if os.environ.get("BBOPS_DEBUG"):
+                raise
+            console.error(
+                f"internal error ({type(exc).__name__}): {secrets.scrub(str(exc))}\n"
+                "This is a bug in bbops; set BBOPS_DEBUG=1 for the traceback."
+            )
+            ctx.exit(3)
+
+
+def _report(exc: BBopsError) -> None:
+    from bbops.errors import PlanError
+
+    if isinstance(exc, PlanError):
+        for problem in exc.problems:
+            console.say(problem.render(), stderr=True)
+        console.error(f"{len(exc.problems)} problem(s) found")
+    else:
+        console.error(str(exc))
+    if exc.hint:
+        console.say(f"hint: {exc.hint}", stderr=True)
+
+
+@click.group(cls=BBopsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="bbops")
+def main() -> None:
+    """GitOps for Postgres on Neon with apps on Vercel.
+
+    Exit codes: 0 ok, 1 differences found, 2 bad usage or invalid plan,
+    3 bug, 4 provider failure, 5 migration or step failure, 130 interrupted.
+    """
+    from bbops import gha
+
+    gha.install()
+
+
+for _name in COMMAND_MODULES:
+    for _command in importlib.import_module(_name).COMMANDS:
+        main.add_command(_command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

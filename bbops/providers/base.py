@@ -1,0 +1,168 @@
+"""The Protocols every backend implements, and the small value types they exchange.
+
+Two implementations stand behind them: the cloud (``neon`` for branches,
+``vercel`` for env vars and deployments) and ``local`` (databases on an
+embedded Postgres, env vars in a file store). The preview lifecycle and the
+production steps only ever see these Protocols, so the same plan runs on both.
+
+Names used here are *branch names* (``main``, ``preview/pr-42``), never
+provider ids: the cloud implementation maps names to ids itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+
+EnvType = Literal["encrypted", "sensitive", "plain"]
+Target = Literal["production", "preview", "development"]
+TARGETS: tuple[str, ...] = ("production", "preview", "development")
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A database branch as the provider reports it."""
+
+    name: str
+    id: str
+    parent: str | None = None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    protected: bool = False
+    default: bool = False
+    # PR metadata: keys "pr", "git_branch", "commit", "repo" (strings).
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    size_bytes: int | None = None
+
+    @property
+    def pr(self) -> int | None:
+        value = self.annotations.get("pr")
+        return int(value) if value and value.isdigit() else None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where a branch's database answers. ``url`` is a secret: it never appears in ``repr``."""
+
+    host: str
+    database: str
+    role: str
+    pooled: bool
+    url: str = field(repr=False)
+
+    def __str__(self) -> str:  # what may be printed
+        kind = "pooled" if self.pooled else "direct"
+        return f"{self.role}@{self.host}/{self.database} ({kind})"
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable with Vercel's model. ``value`` is a secret."""
+
+    key: str
+    value: str = field(repr=False)
+    type: EnvType = "encrypted"
+    targets: tuple[str, ...] = ("preview",)
+    git_branch: str | None = None
+    id: str | None = None
+
+    def scope(self) -> tuple[str, tuple[str, ...], str | None]:
+        """What identifies a variable: the same key may exist once per target set and git branch."""
+        return (self.key, tuple(sorted(self.targets)), self.git_branch)
+
+
+@runtime_checkable
+class BranchProvider(Protocol):
+    """Database branches: list, find, create from a parent, delete, reset, connect."""
+
+    def list_branches(self) -> list[Branch]: ...
+
+    def get_branch(self, name: str) -> Branch | None:
+        """The branch with exactly this name, or None."""
+        ...
+
+    def create_branch(
+        self,
+        name: str,
+        *,
+        parent: str,
+        annotations: Mapping[str, str] | None = None,
+        expires_at: datetime | None = None,
+        protected: bool = False,
+    ) -> Branch:
+        """Create ``name`` from the current state of ``parent`` and wait until it is usable."""
+        ...
+
+    def update_branch(
+        self,
+        name: str,
+        *,
+        expires_at: datetime | None = None,
+        annotations: Mapping[str, str] | None = None,
+    ) -> Branch:
+        """Refresh a branch's expiry and/or annotations (given keys replace old ones)."""
+        ...
+
+    def delete_branch(self, name: str) -> bool:
+        """Delete ``name``; False (not an error) when it was already gone."""
+        ...
+
+    def reset_branch(self, name: str) -> Branch:
+        """Put ``name`` back to its parent's current state (data and schema)."""
+        ...
+
+    def connection(self, name: str, *, database: str, role: str, pooled: bool = True) -> Connection:
+        """Credentials for ``database`` as ``role`` on ``name``, fetched per branch."""
+        ...
+
+
+@runtime_checkable
+class EnvProvider(Protocol):
+    """Deployment environment variables with targets and git-branch scoping (Vercel's model)."""
+
+    def list_env(self, *, target: str | None = None, git_branch: str | None = None) -> list[EnvVar]:
+        """Variables, optionally only those for ``target`` and/or scoped to ``git_branch``."""
+        ...
+
+    def upsert_env(self, variables: Sequence[EnvVar]) -> list[EnvVar]:
+        """Create or replace each variable (matched by key, targets and git branch) in one go."""
+        ...
+
+    def delete_env(self, variables: Sequence[EnvVar]) -> int:
+        """Delete the given variables (by id when known, else by scope); returns how many went."""
+        ...
+
+
+@runtime_checkable
+class DeploymentProvider(Protocol):
+    """Redeploys so env changes reach the app, and production rollbacks."""
+
+    def redeploy(self, *, target: str, git_branch: str | None = None) -> str | None:
+        """Start a new deployment of ``target`` (a git branch's latest preview); its id, or None if none exists."""
+        ...
+
+    def current_production(self) -> str | None:
+        """The id of the deployment serving production now."""
+        ...
+
+    def rollback(self, deployment_id: str) -> None:
+        """Make ``deployment_id`` serve production again."""
+        ...
+
+
+@dataclass
+class Backend:
+    """What a command gets to work with: one implementation of each Protocol."""
+
+    name: str
+    branches: BranchProvider
+    env: EnvProvider
+    deployments: DeploymentProvider | None = None
+
+    def close(self) -> None:
+        for part in (self.branches, self.env, self.deployments):
+            close = getattr(part, "close", None)
+            if close:
+                close()

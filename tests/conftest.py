@@ -1,0 +1,70 @@
+"""Shared fixtures: a real Postgres for the whole session, fresh databases per test.
+
+The server is ``BBOPS_TEST_DATABASE_URL`` when set, otherwise an embedded
+Postgres (pgserver) started here in a temporary folder and stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from bbops import secrets
+from bbops.pg import with_database
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Admin URL of a real Postgres server for this test session."""
+    external = os.environ.get("BBOPS_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    import pgserver
+
+    datadir = tmp_path_factory.mktemp("pg")
+    server = pgserver.get_server(datadir, cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def make_database(pg_server_url: str) -> Iterator[Callable[..., str]]:
+    """Factory: ``make_database(prefix="t")`` creates an empty database and returns its URL."""
+    created: list[str] = []
+
+    def make(prefix: str = "t", template: str | None = None) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(pg_server_url, autocommit=True) as conn:
+            stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            if template:
+                stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            conn.execute(stmt)
+        created.append(name)
+        return with_database(pg_server_url, name)
+
+    yield make
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        for name in created:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def database_url(make_database: Callable[..., str]) -> str:
+    """URL of a fresh, empty database for one test."""
+    return make_database()
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    """Each test starts with no registered secrets or listeners."""
+    secrets.clear()
+    yield
+    secrets.clear()
