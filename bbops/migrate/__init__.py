@@ -1,0 +1,1 @@
+"""Moving schema and data: Drizzle-compatible migrations, the copy engine and verification."""
