@@ -34,3 +34,15 @@ def install() -> None:
         return
     _installed = True
     secrets.on_register(add_mask)
+
+
+def error_annotation(file: str, line: int, col: int, message: str) -> None:
+    """An ``::error`` annotation the runner attaches to ``file:line`` in the PR's diff."""
+    sys.stdout.write(
+        f"::error file={_escape_property(file)},line={line},col={col}::{_escape_data(secrets.scrub(message))}\n"
+    )
+    sys.stdout.flush()
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")

@@ -1,0 +1,31 @@
+"""Options shared by several commands, so each is spelled one way everywhere."""
+
+from __future__ import annotations
+
+import click
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output for people (text) or machines (json).",
+)
+
+plan_option = click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(path_type=__import__("pathlib").Path),
+    default=None,
+    help="The plan file (default: the one plan under plans/).",
+)
+
+backend_option = click.option(
+    "--backend",
+    type=click.Choice(["local", "cloud"]),
+    envvar="BBOPS_BACKEND",
+    default="local",
+    show_default=True,
+    help="Where branches and env vars live: the embedded local backend, or Neon and Vercel (env BBOPS_BACKEND).",
+)

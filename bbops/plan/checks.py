@@ -1,0 +1,124 @@
+"""Semantic checks on schema-valid plan data: what JSON Schema cannot say.
+
+Every check returns problems as data (with the YAML position of the field), so
+``bbops validate`` can report all of them at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bbops.errors import Problem
+from bbops.plan.credentials import find_credentials
+from bbops.plan.loader import Loaded
+
+AUTOSCALING_MAX_CU = 16
+
+
+def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
+    data = loaded.data
+    out: list[Problem] = [loaded.problem(path, msg) for path, msg in find_credentials(data)]
+    neon = data.get("neon") or {}
+    branches: dict[str, Any] = {k: (v or {}) for k, v in (neon.get("branches") or {}).items()}
+    out += _branch_problems(loaded, branches)
+    out += _autoscaling_problems(loaded, data)
+    known = set(branches)
+
+    def need_branch(path: tuple, name: str | None, what: str) -> None:
+        if name and known and name not in known:
+            out.append(loaded.problem(path, f"{what} `{name}` is not a branch of neon.branches ({', '.join(sorted(known))})"))
+
+    for target, spec in ((data.get("vercel") or {}).get("targets") or {}).items():
+        need_branch(("vercel", "targets", target, "branch"), spec.get("branch"), "branch")
+        for key, source in (spec.get("env") or {}).items():
+            if source.get("connection") and source.get("type") == "plain":
+                out.append(loaded.problem(("vercel", "targets", target, "env", key, "type"),
+                                          "a connection string must be `encrypted` or `sensitive`, not `plain`"))
+
+    preview = data.get("preview") or {}
+    need_branch(("preview", "parent"), preview.get("parent"), "parent")
+    if preview.get("migrations"):
+        out += _migrations_dir(loaded, ("preview", "migrations"), base_dir / preview["migrations"])
+    for i, seed in enumerate(preview.get("seed") or []):
+        out += _file(loaded, ("preview", "seed", i), base_dir / seed)
+
+    production = data.get("production") or {}
+    need_branch(("production", "branch"), production.get("branch"), "branch")
+    seen: dict[str, int] = {}
+    for i, step in enumerate(production.get("steps") or []):
+        path = ("production", "steps", i)
+        if step["id"] in seen:
+            out.append(loaded.problem((*path, "id"), f"duplicate step id `{step['id']}` (also step {seen[step['id']] + 1})"))
+        seen.setdefault(step["id"], i)
+        need_branch((*path, "branch"), step.get("branch"), "branch")
+        if step["kind"] == "migrations":
+            out += _migrations_dir(loaded, (*path, "dir"), base_dir / step["dir"])
+        elif step["kind"] == "sql":
+            out += _file(loaded, (*path, "file"), base_dir / step["file"])
+    return out
+
+
+def _branch_problems(loaded: Loaded, branches: dict[str, dict]) -> list[Problem]:
+    out = []
+    defaults = [name for name, b in branches.items() if b.get("default")]
+    if branches and len(defaults) != 1:
+        out.append(loaded.problem(("neon", "branches"), f"exactly one branch must be `default: true` (found {len(defaults)})"))
+    for name, b in branches.items():
+        parent = b.get("parent")
+        path = ("neon", "branches", name)
+        if b.get("default") and parent:
+            out.append(loaded.problem((*path, "parent"), "the default branch is the root and has no parent"))
+        if not b.get("default") and not parent:
+            out.append(loaded.problem(path, "a branch other than the default one needs a `parent`"))
+        if parent and parent not in branches:
+            out.append(loaded.problem((*path, "parent"), f"parent `{parent}` is not a branch of neon.branches"))
+        # Walk up the parents; coming back to ourselves is a cycle.
+        seen, cur = {name}, parent
+        while cur in branches:
+            if cur in seen:
+                out.append(loaded.problem((*path, "parent"), f"branch `{name}` is part of a parent cycle"))
+                break
+            seen.add(cur)
+            cur = branches[cur].get("parent")
+    return out
+
+
+def _autoscaling_problems(loaded: Loaded, data: dict) -> list[Problem]:
+    out = []
+    neon = data.get("neon") or {}
+    places = [(("neon", "project", "autoscaling"), (neon.get("project") or {}).get("autoscaling"))]
+    for name, b in (neon.get("branches") or {}).items():
+        rr = (b or {}).get("read_replicas") or {}
+        places.append((("neon", "branches", name, "read_replicas", "autoscaling"), rr.get("autoscaling")))
+    for path, a in places:
+        if not a:
+            continue
+        lo, hi = a["min_cu"], a["max_cu"]
+        if lo > hi:
+            out.append(loaded.problem((*path, "min_cu"), f"min_cu {lo} is above max_cu {hi}"))
+        elif hi > AUTOSCALING_MAX_CU and lo != hi:
+            out.append(loaded.problem((*path, "max_cu"),
+                                      f"autoscaling goes up to {AUTOSCALING_MAX_CU} CU; above that only fixed sizes (min_cu = max_cu)"))
+    return out
+
+
+def _file(loaded: Loaded, path: tuple, file: Path) -> list[Problem]:
+    if not file.is_file():
+        return [loaded.problem(path, f"file not found: {_rel(file, loaded)}")]
+    return []
+
+
+def _migrations_dir(loaded: Loaded, path: tuple, folder: Path) -> list[Problem]:
+    if not folder.is_dir():
+        return [loaded.problem(path, f"migrations folder not found: {_rel(folder, loaded)}")]
+    if not (folder / "meta" / "_journal.json").is_file():
+        return [loaded.problem(path, f"not a Drizzle migrations folder (no meta/_journal.json): {_rel(folder, loaded)}")]
+    return []
+
+
+def _rel(path: Path, loaded: Loaded) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
