@@ -52,8 +52,13 @@ def register_url(url: str | None) -> None:
 
 
 def on_register(listener: Callable[[str], None]) -> None:
-    """Call ``listener`` for every secret registered from now on (and every one so far)."""
+    """Call ``listener`` for every secret registered from now on (and every one so far).
+
+    Registering the same listener twice is a no-op, so callers may do it on every CLI run.
+    """
     with _lock:
+        if listener in _listeners:
+            return
         _listeners.append(listener)
         known = sorted(_secrets)
     for value in known:
