@@ -19,6 +19,7 @@ from bbops.errors import BBopsError, Interrupted
 
 # Command modules, each exposing ``COMMANDS``: a list of click commands or groups.
 COMMAND_MODULES = (
+    "bbops.commands.migrate",
     "bbops.commands.validate",
 )
 
