@@ -21,6 +21,7 @@ from bbops.errors import BBopsError, Interrupted
 COMMAND_MODULES = (
     "bbops.commands.migrate",
     "bbops.commands.validate",
+    "bbops.commands.local",
 )
 
 

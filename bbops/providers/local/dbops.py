@@ -1,0 +1,101 @@
+"""Database-level operations behind local branches: copy as template, drop, rename.
+
+Postgres refuses ``CREATE DATABASE ... TEMPLATE t`` while any other session is
+connected to ``t`` (after waiting up to 5 s itself), and refuses a rename while
+anyone is connected to the database being renamed. A branch's parent is often
+held open by an idle pool (the app, a psql left open), so before copying we end
+the *idle* sessions on it, then retry briefly; an *active* session is never
+killed to make a copy: the copy would not be consistent anyway, and the error
+names it. Every name is quoted with ``sql.Identifier``, never pasted.
+"""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+from psycopg import errors, sql
+
+from bbops.errors import ProviderError
+
+# States of sessions we may end to free a template: they hold nothing a copy could lose.
+_IDLE_STATES = ("idle", "idle in transaction", "idle in transaction (aborted)")
+
+
+def terminate_sessions(conn: psycopg.Connection, database: str, *, idle_only: bool = True) -> int:
+    """End other sessions connected to ``database``; how many were ended."""
+    query = (
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = %s AND pid <> pg_backend_pid()"
+    )
+    params: tuple = (database,)
+    if idle_only:
+        query += " AND state = ANY(%s)"
+        params += (list(_IDLE_STATES),)
+    row = conn.execute(query, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _blockers(conn: psycopg.Connection, database: str) -> str:
+    rows = conn.execute(
+        "SELECT pid, coalesce(nullif(application_name, ''), '?'), coalesce(state, '?')"
+        " FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() ORDER BY pid",
+        (database,),
+    ).fetchall()
+    return ", ".join(f"pid {pid} ({app}, {state})" for pid, app, state in rows) or "none now"
+
+
+def copy_database(conn: psycopg.Connection, source: str, target: str, *, attempts: int = 3) -> None:
+    """``CREATE DATABASE target TEMPLATE source``, freeing ``source`` of idle sessions first."""
+    stmt = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(target), sql.Identifier(source))
+    for attempt in range(1, attempts + 1):
+        terminate_sessions(conn, source)
+        try:
+            conn.execute(stmt)
+            return
+        except errors.ObjectInUse:
+            if attempt == attempts:
+                raise ProviderError(
+                    f"cannot copy database {source!r}: other sessions are using it ({_blockers(conn, source)})",
+                    hint="close the sessions that are busy on the parent branch and retry",
+                ) from None
+            time.sleep(0.2 * attempt)
+        except errors.InvalidCatalogName:
+            raise ProviderError(f"database {source!r} of the parent branch does not exist") from None
+        except errors.DuplicateDatabase:
+            raise ProviderError(f"database {target!r} already exists") from None
+
+
+def create_empty(conn: psycopg.Connection, target: str) -> None:
+    """A fresh database from ``template0`` (a root branch has no parent to copy)."""
+    try:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(target)))
+    except errors.DuplicateDatabase:
+        raise ProviderError(f"database {target!r} already exists") from None
+
+
+def drop_database(conn: psycopg.Connection, name: str) -> None:
+    """Drop ``name`` if it exists, ending every session on it (FORCE, Postgres 13+)."""
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def rename_database(conn: psycopg.Connection, old: str, new: str, *, attempts: int = 5) -> None:
+    """Rename ``old`` to ``new``, ending every session on ``old`` first (a rename needs it unused)."""
+    stmt = sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(old), sql.Identifier(new))
+    for attempt in range(1, attempts + 1):
+        terminate_sessions(conn, old, idle_only=False)
+        try:
+            conn.execute(stmt)
+            return
+        except errors.ObjectInUse:
+            # A client reconnected between the terminate and the rename: try again.
+            if attempt == attempts:
+                raise ProviderError(
+                    f"cannot rename database {old!r}: sessions keep reconnecting ({_blockers(conn, old)})"
+                ) from None
+            time.sleep(0.1 * attempt)
+
+
+def existing_databases(conn: psycopg.Connection, names: list[str]) -> set[str]:
+    rows = conn.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)", (names,)).fetchall()
+    return {r[0] for r in rows}
