@@ -166,3 +166,63 @@ class Backend:
             close = getattr(part, "close", None)
             if close:
                 close()
+
+
+# -- infrastructure (``bbops plan`` / ``bbops apply``) -------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """The project-wide settings bbops manages (Neon's names, units as the API takes them)."""
+
+    name: str | None = None
+    region: str | None = None
+    pg_version: int | None = None
+    autoscaling_min_cu: float | None = None
+    autoscaling_max_cu: float | None = None
+    suspend_timeout_seconds: int | None = None
+    history_retention_seconds: int | None = None
+    allowed_ips: tuple[str, ...] = ()
+    allowed_ips_protected_only: bool = False
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A compute endpoint; read replicas are ``read_only`` endpoints."""
+
+    id: str
+    branch: str  # branch *name*
+    type: Literal["read_write", "read_only"] = "read_only"
+    autoscaling_min_cu: float | None = None
+    autoscaling_max_cu: float | None = None
+    suspend_timeout_seconds: int | None = None
+    name: str | None = None
+
+
+@runtime_checkable
+class InfraProvider(Protocol):
+    """The long-lived part of a project: settings, protected branches and endpoints."""
+
+    def get_settings(self) -> ProjectSettings: ...
+
+    def update_settings(self, changes: Mapping[str, object]) -> ProjectSettings:
+        """Change only the given ``ProjectSettings`` fields (region and pg_version can't change)."""
+        ...
+
+    def set_protected(self, name: str, protected: bool) -> Branch: ...
+
+    def list_endpoints(self) -> list[Endpoint]: ...
+
+    def create_endpoint(
+        self,
+        branch: str,
+        *,
+        type: str = "read_only",
+        autoscaling_min_cu: float | None = None,
+        autoscaling_max_cu: float | None = None,
+        suspend_timeout_seconds: int | None = None,
+    ) -> Endpoint: ...
+
+    def update_endpoint(self, endpoint_id: str, changes: Mapping[str, object]) -> Endpoint: ...
+
+    def delete_endpoint(self, endpoint_id: str) -> bool: ...
