@@ -1,20 +1,22 @@
 """The BB-PRODX example app (plans/bb-prodx): its Drizzle migrations and seeds on a real Postgres.
 
-The migrations are applied the way drizzle-kit's files are meant to be read:
-the journal names the files in order, each file is split on
-``--> statement-breakpoint``, and a file whose first line is the
-``-- bbops:no-transaction`` directive runs statement by statement in
-autocommit (``CREATE INDEX CONCURRENTLY`` refuses to run in a transaction).
+The migrations go through bbops' own runner (``migrate_up``): the journal
+names the files in order, each is split on ``--> statement-breakpoint``, and
+the file headed ``-- bbops:no-transaction`` runs statement by statement
+outside a transaction (``CREATE INDEX CONCURRENTLY`` refuses to run in one).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+
+from bbops.migrate.runner import migrate_up
 
 APP = Path(__file__).resolve().parent.parent / "plans" / "bb-prodx"
 DRIZZLE = APP / "drizzle"
@@ -81,7 +83,8 @@ def chunks(text: str) -> list[str]:
     return [c.strip() for c in text.split(BREAKPOINT) if c.strip()]
 
 
-def apply_migrations(url: str) -> None:
+def apply_raw(url: str) -> None:
+    """Every chunk of every file, ignoring any history: what a lost history table would cause."""
     for entry in journal():
         text = (DRIZZLE / f"{entry['tag']}.sql").read_text(encoding="utf-8")
         no_tx = text.startswith("-- bbops:no-transaction")
@@ -100,7 +103,10 @@ def apply_seeds(url: str) -> None:
 def app_url(make_database) -> Iterator[str]:
     """One database migrated and seeded for the whole module (the checks only read)."""
     url = make_database("bbapp")
-    apply_migrations(url)
+    report = migrate_up(url, DRIZZLE)
+    assert report.tags == [e["tag"] for e in journal()]
+    # Only the CONCURRENTLY file runs outside a transaction; the runner must agree with the directive.
+    assert [a.tag for a in report.applied if not a.transactional] == [journal()[2]["tag"]]
     apply_seeds(url)
     yield url
 
@@ -229,14 +235,24 @@ def test_sequences_continue_after_the_seeded_ids(conn: psycopg.Connection) -> No
             assert nxt > top, table
 
 
+def test_drizzle_history_records_each_file(conn: psycopg.Connection) -> None:
+    """drizzle-kit reads this table to decide what is applied: one row per file, sha256 and `when`."""
+    rows = conn.execute('SELECT hash, created_at FROM drizzle."__drizzle_migrations" ORDER BY id').fetchall()
+    expected = [
+        (hashlib.sha256((DRIZZLE / f"{e['tag']}.sql").read_bytes()).hexdigest(), e["when"]) for e in journal()
+    ]
+    assert [(h, int(w)) for h, w in rows] == expected
+
+
 def test_seeds_and_migrations_run_again_without_harm(make_database) -> None:
     """Both are written to be re-runnable: IF NOT EXISTS / duplicate_object guards and ON CONFLICT DO NOTHING."""
     url = make_database("bbapp2")
-    apply_migrations(url)
+    migrate_up(url, DRIZZLE)
     apply_seeds(url)
     with psycopg.connect(url) as c:
         before = {t: c.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in sorted(TABLES)}
-    apply_migrations(url)
+    assert migrate_up(url, DRIZZLE).tags == []
+    apply_raw(url)  # as if the history were lost: every statement is guarded
     apply_seeds(url)
     with psycopg.connect(url) as c:
         after = {t: c.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in sorted(TABLES)}
