@@ -17,6 +17,9 @@ from psycopg import sql
 from bbops import secrets
 from bbops.pg import with_database
 
+# Fixtures for the cloud backend on stateful Neon/Vercel fakes (cloud_backend, cloud_fakes, ..._pg).
+pytest_plugins = ["tests.fakes.plugin"]
+
 
 @pytest.fixture(scope="session")
 def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

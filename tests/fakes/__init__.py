@@ -1,0 +1,1 @@
+"""Stateful fakes of the Neon and Vercel APIs (httpx.MockTransport handlers) and their fixtures."""

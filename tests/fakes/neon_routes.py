@@ -1,0 +1,209 @@
+"""Request handlers of the fake Neon API (paths relative to ``/projects/{project_id}``)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from tests.fakes.neon import now
+
+if TYPE_CHECKING:
+    from tests.fakes.neon import FakeNeon
+
+
+def ok(data: dict, status: int = 200) -> httpx.Response:
+    return httpx.Response(status, json=data)
+
+
+def route(fake: FakeNeon, method: str, rest: str, params: dict[str, str], body: dict) -> httpx.Response:
+    if rest == "":
+        return project(fake, method, body)
+    if rest == "/branches":
+        return list_branches(fake, params) if method == "GET" else create_branch(fake, body)
+    if m := re.fullmatch(r"/branches/([a-z0-9-]+)", rest):
+        return one_branch(fake, method, m.group(1), body)
+    if m := re.fullmatch(r"/branches/([a-z0-9-]+)/restore", rest):
+        return restore(fake, m.group(1), body) if method == "POST" else fake.error(405, "method not allowed")
+    if rest == "/connection_uri":
+        return connection_uri(fake, params)
+    if rest == "/operations":
+        ops = sorted(fake.operations.values(), key=lambda o: o["created_at"], reverse=True)
+        return ok({"operations": ops[: int(params.get("limit", 10))], "pagination": {}})
+    if m := re.fullmatch(r"/operations/([0-9a-f-]+)", rest):
+        op = fake.operations.get(m.group(1))
+        return ok({"operation": op}) if op else fake.error(404, "operation not found")
+    if rest == "/endpoints":
+        if method == "GET":
+            return ok({"endpoints": list(fake.endpoints.values())})
+        return create_endpoint(fake, body)
+    if m := re.fullmatch(r"/endpoints/([a-z0-9-]+)", rest):
+        return one_endpoint(fake, method, m.group(1), body)
+    return fake.error(404, f"no route for {method} {rest}")
+
+
+def project(fake: FakeNeon, method: str, body: dict) -> httpx.Response:
+    if method == "GET":
+        return ok({"project": fake.project})
+    if method != "PATCH":
+        return fake.error(405, "method not allowed")
+    changes = body.get("project")
+    if not isinstance(changes, dict):
+        return fake.error(400, "project is required")
+    for key in ("name", "history_retention_seconds"):
+        if key in changes:
+            fake.project[key] = changes[key]
+    if "default_endpoint_settings" in changes:
+        fake.project["default_endpoint_settings"].update(changes["default_endpoint_settings"])
+    if "allowed_ips" in (changes.get("settings") or {}):
+        # Neon replaces the allowed_ips object as a whole.
+        fake.project["settings"]["allowed_ips"] = copy.deepcopy(changes["settings"]["allowed_ips"])
+    fake.project["updated_at"] = now()
+    return ok({"project": fake.project, "operations": [fake._op("apply_config")]})
+
+
+def list_branches(fake: FakeNeon, params: dict[str, str]) -> httpx.Response:
+    search = (params.get("search") or "").lower()
+    found = [b for b in fake.branches.values() if search in b["name"].lower() or search == b["id"]]
+    key = params.get("sort_by", "updated_at")
+    found.sort(key=lambda b: (b.get(key) or "", b["id"]), reverse=params.get("sort_order", "desc") == "desc")
+    limit = int(params.get("limit", 10000))
+    start = fake.page_offset(params.get("cursor"))
+    page = found[start: start + limit]
+    pagination: dict[str, Any] = {"sort_by": key, "sort_order": params.get("sort_order", "desc")}
+    if start + limit < len(found):
+        pagination["next"] = fake.page_cursor(start + limit)
+    return ok({"branches": page, "annotations": {b["id"]: fake._branch_json(b["id"]) for b in page},
+               "pagination": pagination})
+
+
+def create_branch(fake: FakeNeon, body: dict) -> httpx.Response:
+    spec = body.get("branch") or {}
+    parent_id = spec.get("parent_id") or next(b["id"] for b in fake.branches.values() if b["default"])
+    if parent_id not in fake.branches:
+        return fake.error(404, f"branch {parent_id} not found")
+    problem = fake.check_expiry(spec.get("expires_at"))
+    if problem:
+        return fake.error(400, problem)
+    annotations = body.get("annotation_value") or {}
+    if len(annotations) > 50 or not all(isinstance(v, str) for v in annotations.values()):
+        return fake.error(400, "annotation_value must map at most 50 keys to strings")
+    parent = fake.branches[parent_id]["name"]
+    branch = fake.add_branch(spec.get("name") or f"br-{len(fake.branches)}", parent=parent,
+                             protected=bool(spec.get("protected")), annotations=annotations,
+                             expires_at=spec.get("expires_at"), endpoint=False)
+    branch["current_state"] = "init"
+    ops = [fake._op("create_timeline", branch["id"])]
+    endpoints = []
+    for ep in body.get("endpoints") or []:
+        endpoint = fake._add_endpoint(branch["id"], ep.get("type", "read_write"))
+        endpoints.append(endpoint)
+        ops.append(fake._op("start_compute", branch["id"], endpoint["id"]))
+    branch["current_state"] = "ready"
+    return ok({"branch": branch, "endpoints": endpoints, "operations": ops, "roles": [], "databases": [],
+               "connection_uris": []}, 201)
+
+
+def one_branch(fake: FakeNeon, method: str, branch_id: str, body: dict) -> httpx.Response:
+    branch = fake.branches.get(branch_id)
+    if branch is None:
+        return fake.error(404, f"branch {branch_id} not found")
+    if method == "GET":
+        return ok({"branch": branch, "annotation": fake._branch_json(branch_id)})
+    if method == "DELETE":
+        if branch["default"] or branch["protected"]:
+            return fake.error(422, "cannot delete a protected or default branch")
+        if any(b.get("parent_id") == branch_id for b in fake.branches.values()):
+            return fake.error(422, "cannot delete a branch with children")
+        fake._drop_branch(branch_id)
+        return ok({"branch": branch, "operations": [fake._op("delete_timeline", branch_id)]})
+    if method == "PATCH":
+        changes = body.get("branch")
+        if not isinstance(changes, dict):
+            return fake.error(400, "branch is required")
+        problem = fake.check_expiry(changes.get("expires_at"))
+        if problem:
+            return fake.error(400, problem)
+        if "expires_at" in changes and (branch["protected"] or branch["default"]) and changes["expires_at"]:
+            return fake.error(422, "protected and default branches cannot expire")
+        for key in ("name", "protected", "expires_at"):
+            if key in changes:
+                branch[key] = changes[key]
+        branch["updated_at"] = now()
+        return ok({"branch": branch, "operations": []})
+    return fake.error(405, "method not allowed")
+
+
+def restore(fake: FakeNeon, branch_id: str, body: dict) -> httpx.Response:
+    branch = fake.branches.get(branch_id)
+    source = fake.branches.get(body.get("source_branch_id", ""))
+    if branch is None or source is None:
+        return fake.error(404, "branch not found")
+    if branch["protected"] or branch["default"]:
+        return fake.error(422, "protected and default branches cannot be reset")
+    ops = []
+    if body.get("preserve_under_name"):
+        kept = fake.add_branch(body["preserve_under_name"], parent=source["name"], endpoint=False)
+        if fake.databases:
+            fake.databases.reset(kept["id"], branch_id)  # the old state lives on under the new name
+    if fake.databases:
+        fake.databases.reset(branch_id, source["id"])
+    branch["last_reset_at"] = now()
+    branch["updated_at"] = now()
+    ops.append(fake._op("create_timeline", branch_id))
+    return ok({"branch": branch, "operations": ops})
+
+
+def connection_uri(fake: FakeNeon, params: dict[str, str]) -> httpx.Response:
+    branch_id = params.get("branch_id") or next(b["id"] for b in fake.branches.values() if b["default"])
+    if branch_id not in fake.branches:
+        return fake.error(404, f"branch {branch_id} not found")
+    database, role = params.get("database_name"), params.get("role_name")
+    if not database or not role:
+        return fake.error(400, "database_name and role_name are required")
+    pooled = params.get("pooled") == "true"
+    if fake.databases:
+        return ok({"uri": fake.databases.url(branch_id, database, role, pooled)})
+    rw = next((e for e in fake.endpoints.values() if e["branch_id"] == branch_id and e["type"] == "read_write"), None)
+    if rw is None:
+        return fake.error(404, "branch has no read_write endpoint")
+    host = rw["host"].replace(rw["id"], rw["id"] + "-pooler") if pooled else rw["host"]
+    password = fake.passwords[branch_id]
+    return ok({"uri": f"postgresql://{role}:{password}@{host}/{database}?sslmode=require"})
+
+
+def create_endpoint(fake: FakeNeon, body: dict) -> httpx.Response:
+    spec = body.get("endpoint") or {}
+    if spec.get("branch_id") not in fake.branches or spec.get("type") not in ("read_only", "read_write"):
+        return fake.error(400, "endpoint.branch_id and endpoint.type are required")
+    if spec["type"] == "read_write" and any(
+        e["branch_id"] == spec["branch_id"] and e["type"] == "read_write" for e in fake.endpoints.values()
+    ):
+        return fake.error(400, "branch already has a read_write endpoint")
+    fields = {k: spec[k] for k in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu",
+                                   "suspend_timeout_seconds") if k in spec}
+    endpoint = fake._add_endpoint(spec["branch_id"], spec["type"], **fields)
+    return ok({"endpoint": endpoint, "operations": [fake._op("start_compute", spec["branch_id"], endpoint["id"])]},
+              201)
+
+
+def one_endpoint(fake: FakeNeon, method: str, endpoint_id: str, body: dict) -> httpx.Response:
+    endpoint = fake.endpoints.get(endpoint_id)
+    if endpoint is None:
+        return fake.error(404, f"endpoint {endpoint_id} not found")
+    if method == "GET":
+        return ok({"endpoint": endpoint})
+    if method == "DELETE":
+        del fake.endpoints[endpoint_id]
+        return ok({"endpoint": endpoint, "operations": [fake._op("suspend_compute", endpoint["branch_id"],
+                                                                  endpoint_id)]})
+    if method == "PATCH":
+        for key, value in (body.get("endpoint") or {}).items():
+            if key in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu", "suspend_timeout_seconds"):
+                endpoint[key] = value
+        endpoint["updated_at"] = now()
+        return ok({"endpoint": endpoint, "operations": [fake._op("apply_config", endpoint["branch_id"],
+                                                                  endpoint_id)]})
+    return fake.error(405, "method not allowed")

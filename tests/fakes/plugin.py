@@ -1,0 +1,93 @@
+"""pytest fixtures: a ``cloud`` backend wired to the stateful Neon and Vercel fakes.
+
+Registered from ``tests/conftest.py`` (``pytest_plugins``). Inside a test that
+uses ``cloud_backend`` (or ``cloud_fakes``), every ``open_backend("cloud", plan)``
+-- also one made by a CLI command run with click's ``CliRunner`` -- talks to
+the same fakes, and no retry ever sleeps (waits are recorded in ``fakes.sleeps``).
+
+``cloud_fakes_pg`` / ``cloud_backend_pg``: the same, but each Neon branch is a real
+database on the test Postgres (made from its parent's), so previews can really
+migrate and seed on the "cloud" backend.
+"""
+
+from __future__ import annotations
+
+import secrets as pysecrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from bbops.providers.base import Backend
+from bbops.providers.cloud import open_cloud_backend, use_transports
+from tests.fakes.neon import FakeNeon
+from tests.fakes.pgdb import PgBranchDatabases
+from tests.fakes.vercel import FakeVercel
+
+NEON_HOST = "https://neon.test/api/v2"
+VERCEL_HOST = "https://vercel.test"
+
+
+@dataclass
+class CloudFakes:
+    neon: FakeNeon
+    vercel: FakeVercel
+    env: dict[str, str]
+    sleeps: list[float] = field(default_factory=list)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+    @property
+    def tokens(self) -> list[str]:
+        return [self.neon.token, self.vercel.token]
+
+
+def make_fakes(databases: PgBranchDatabases | None = None) -> CloudFakes:
+    """Fakes of a BB-PRODX-like project: branches main (default, protected) and development."""
+    neon = FakeNeon("napi_" + pysecrets.token_hex(16), databases=databases)
+    neon.add_branch("main", default=True, protected=True)
+    neon.add_branch("development", parent="main")
+    vercel = FakeVercel("vcp_" + pysecrets.token_hex(12), team_id="team_" + "b" * 16)
+    vercel.add_deployment(target="production", branch="main")
+    env = {
+        "NEON_API_KEY": neon.token, "NEON_PROJECT_ID": neon.project_id, "NEON_API_HOST": NEON_HOST,
+        "VERCEL_TOKEN": vercel.token, "VERCEL_TEAM_ID": vercel.team_id or "", "VERCEL_PROJECT_ID": "bb-prodx",
+        "VERCEL_API_HOST": VERCEL_HOST,
+    }
+    return CloudFakes(neon, vercel, env)
+
+
+def _wired(fakes: CloudFakes, monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudFakes]:
+    for key, value in fakes.env.items():
+        monkeypatch.setenv(key, value)
+    with use_transports(neon=fakes.neon.transport(), vercel=fakes.vercel.transport(), sleep=fakes.sleep):
+        yield fakes
+
+
+@pytest.fixture
+def cloud_fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudFakes]:
+    yield from _wired(make_fakes(), monkeypatch)
+
+
+@pytest.fixture
+def cloud_backend(cloud_fakes: CloudFakes) -> Iterator[Backend]:
+    backend = open_cloud_backend(None)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture
+def cloud_fakes_pg(monkeypatch: pytest.MonkeyPatch, pg_server_url: str) -> Iterator[CloudFakes]:
+    databases = PgBranchDatabases(pg_server_url, prefix="nb" + pysecrets.token_hex(3))
+    try:
+        yield from _wired(make_fakes(databases), monkeypatch)
+    finally:
+        databases.close()
+
+
+@pytest.fixture
+def cloud_backend_pg(cloud_fakes_pg: CloudFakes) -> Iterator[Backend]:
+    backend = open_cloud_backend(None)
+    yield backend
+    backend.close()
