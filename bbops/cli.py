@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "bbops.commands.migrate",
     "bbops.commands.validate",
     "bbops.commands.local",
+    "bbops.commands.comment",
 )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -26,6 +27,22 @@ from bbops.http import ApiClient, RequestUncertain, RetryPolicy
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+# The seam for tests and embedding (like ``providers.cloud.use_transports``): every
+# client made by ``GitHub.from_env`` inside ``use_transport`` talks to this transport.
+_wired: dict[str, object] = {}
+
+
+@contextmanager
+def use_transport(transport: httpx.BaseTransport, *, sleep: Callable[[float], None] | None = None) -> Iterator[None]:
+    global _wired
+    previous = _wired
+    _wired = {"transport": transport, **({"sleep": sleep} if sleep else {})}
+    try:
+        yield
+    finally:
+        _wired = previous
 
 
 @dataclass(frozen=True)
@@ -82,7 +99,7 @@ class GitHub:
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs) -> GitHub:
         env = os.environ if environ is None else environ
         token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN") or ""
-        return cls(token, api_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL, **kwargs)
+        return cls(token, api_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL, **{**_wired, **kwargs})
 
     def close(self) -> None:
         self._api.close()
