@@ -21,6 +21,7 @@ from bbops.errors import BBopsError, Interrupted
 COMMAND_MODULES = (
     "bbops.commands.migrate",
     "bbops.commands.validate",
+    "bbops.commands.preview",
     "bbops.commands.local",
     "bbops.commands.comment",
 )

@@ -9,7 +9,7 @@ import click
 from bbops import console, gha
 from bbops.commands.options import format_option
 from bbops.errors import PlanError, Problem
-from bbops.plan import plan_files, validate_file
+from bbops.plan import display_path, plan_files, validate_file
 
 
 def validate_paths(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
@@ -34,7 +34,7 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
             gha.error_annotation(p.file, p.line, p.column, f"{p.field}: {p.message}" if p.field else p.message)
     if fmt == "json":
         console.emit_json(
-            {"valid": not problems, "files": [str(f) for f in files], "problems": [p.as_dict() for p in problems]}
+            {"valid": not problems, "files": [display_path(f) for f in files], "problems": [p.as_dict() for p in problems]}
         )
         if problems:
             raise click.exceptions.Exit(PlanError.exit_code)
@@ -42,7 +42,7 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
     if problems:
         raise PlanError(problems)
     for f in files:
-        console.say(f"ok: {f}")
+        console.say(f"ok: {display_path(f)}")
 
 
 COMMANDS = [validate]

@@ -18,7 +18,8 @@ PLANS_DIR = "plans"
 PLAN_SUFFIXES = (".yaml", ".yml")
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (as annotations want)."""
     try:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
@@ -26,7 +27,7 @@ def _display(path: Path) -> str:
 
 
 def _check(path: Path) -> tuple[Plan | None, list[Problem]]:
-    loaded, problems = load_file(path, _display(path))
+    loaded, problems = load_file(path, display_path(path))
     if loaded is None:
         return None, problems
     if not isinstance(loaded.data, dict):
@@ -71,6 +72,6 @@ def default_plan_path(root: Path | None = None) -> Path:
     """The one plan under ``plans/`` (an error when there are none or several)."""
     files = plan_files(None, root)
     if len(files) != 1:
-        names = ", ".join(_display(f) for f in files) or "none"
+        names = ", ".join(display_path(f) for f in files) or "none"
         raise UsageError(f"pass --plan: expected exactly one plan under {PLANS_DIR}/, found {names}")
     return files[0]

@@ -1,0 +1,219 @@
+"""`bbops preview create|delete|list|gc|reset`: the per-PR lifecycle."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from bbops import console, gha, preview
+from bbops.backends import open_backend
+from bbops.commands.options import backend_option, format_option, plan_option
+from bbops.errors import UsageError
+from bbops.plan import default_plan_path, load_plan
+from bbops.plan.model import Plan
+
+
+def _plan(path: Path | None) -> Plan:
+    return load_plan(path or default_plan_path())
+
+
+def _pull_request(pr: int | None, git_branch: str | None) -> preview.PullRequest:
+    """The PR from the options, completed from the GitHub event payload when running in Actions."""
+    event = gha.pull_request_from_env()
+    number = pr if pr is not None else (event.number if event else None)
+    if number is None:
+        raise UsageError("pass --pr N (or run inside a pull_request workflow)")
+    same = event is not None and event.number == number
+    return preview.PullRequest(
+        number=number,
+        git_branch=git_branch or (event.head_ref if same else None),
+        commit=event.head_sha if same else None,
+        repo=event.repo if same else None,
+    )
+
+
+def _runner_outputs(report: preview.PreviewReport) -> None:
+    """Step outputs and a job summary; never a connection string (GitHub drops outputs holding secrets)."""
+    if not gha.active():
+        return
+    for name, value in (("branch", report.branch), ("host", report.host), ("database", report.database),
+                        ("created", report.created), ("expires-at", report.expires_at or ""),
+                        ("migrations", ",".join(report.migrations)), ("git-branch", report.git_branch or "")):
+        gha.set_output(name, value)
+    rows = "\n".join(f"| {k} | {v} |" for k, v in (
+        ("branch", f"`{report.branch}` from `{report.parent}`"), ("host", report.host),
+        ("migrations", ", ".join(report.migrations) or "none pending"),
+        ("seeds", ", ".join(report.seeds) or "none"), ("scrubbed", ", ".join(report.scrubbed) or "nothing"),
+        ("env vars", ", ".join(report.env) or "none"), ("expires", report.expires_at or "never")))
+    gha.append_summary(f"### Preview for PR #{report.pr}\n\n| | |\n|---|---|\n{rows}\n")
+
+
+def _log(fmt: str):
+    return (lambda line: console.say(line, stderr=True)) if fmt == "text" else (lambda _: None)
+
+
+@click.group("preview")
+def preview_group() -> None:
+    """Per-pull-request database branches and their env vars."""
+
+
+@preview_group.command("create")
+@click.option("--pr", type=int, help="Pull request number (default: from the GitHub event).")
+@click.option("--git-branch", help="The PR's git branch; env vars are scoped to it (default: from the event).")
+@click.option("--parent", help="Branch to copy from (default: the plan's preview parent).")
+@click.option("--export-env", "export_env", metavar="NAME",
+              help="In GitHub Actions, hand the direct connection string to later steps as masked env var NAME.")
+@plan_option
+@backend_option
+@format_option
+def create_cmd(pr, git_branch, parent, export_env, plan_path, backend, fmt) -> None:
+    """Create or refresh the PR's preview: branch, migrations, seed, scrub, env vars."""
+    plan = _plan(plan_path)
+    request = _pull_request(pr, git_branch)
+    be = open_backend(backend, plan)
+    try:
+        report = preview.create(be, plan, request, parent=parent, log=_log(fmt))
+        if export_env:
+            assert plan.neon is not None
+            url = be.branches.connection(report.branch, database=plan.neon.database, role=plan.neon.role, pooled=False).url
+            gha.export_env(export_env, url)
+    finally:
+        be.close()
+    _runner_outputs(report)
+    if fmt == "json":
+        console.emit_json(report.as_dict())
+        return
+    verb = "created" if report.created else "refreshed"
+    console.say(f"preview {report.branch} {verb} for PR #{report.pr} (from {report.parent})")
+    console.say(f"  host:       {report.host}")
+    console.say(f"  database:   {report.database}")
+    console.say(f"  expires:    {report.expires_at or 'never'}")
+    console.say(f"  migrations: {', '.join(report.migrations) or 'none pending'}")
+    console.say(f"  seeds:      {', '.join(report.seeds) or 'none (already seeded)'}")
+    console.say(f"  scrubbed:   {', '.join(report.scrubbed) or 'nothing'}")
+    scope = f" (git branch {report.git_branch})" if report.git_branch else " (no git branch given: none set)"
+    console.say(f"  env vars:   {', '.join(report.env) or 'none'}{scope}")
+    console.say(f"  took:       {report.seconds:.2f}s")
+
+
+@preview_group.command("delete")
+@click.option("--pr", type=int, help="Pull request number (default: from the GitHub event).")
+@click.option("--git-branch", help="The PR's git branch (default: from the event or the branch's annotations).")
+@plan_option
+@backend_option
+@format_option
+def delete_cmd(pr, git_branch, plan_path, backend, fmt) -> None:
+    """Delete the PR's preview branch and its branch-scoped env vars (gone already is fine)."""
+    plan = _plan(plan_path)
+    request = _pull_request(pr, git_branch)
+    be = open_backend(backend, plan)
+    try:
+        report = preview.delete(be, plan, request.number, git_branch=request.git_branch)
+    finally:
+        be.close()
+    if fmt == "json":
+        console.emit_json(report.as_dict())
+        return
+    state = "deleted" if report.branch_deleted else "already gone"
+    console.say(f"preview {report.branch}: branch {state}; {report.env_deleted} env var(s) deleted")
+
+
+def _age(then: datetime | None, now: datetime) -> str:
+    if then is None:
+        return "-"
+    seconds = int((now - then).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if abs(seconds) >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+@preview_group.command("list")
+@plan_option
+@backend_option
+@format_option
+def list_cmd(plan_path, backend, fmt) -> None:
+    """Every preview with its PR, git branch, age, expiry and size."""
+    plan = _plan(plan_path)
+    be = open_backend(backend, plan)
+    try:
+        branches = preview.list_previews(be, plan)
+    finally:
+        be.close()
+    now = datetime.now(timezone.utc)
+    if fmt == "json":
+        console.emit_json([
+            {"pr": b.pr, "branch": b.name, "git_branch": b.annotations.get("git_branch"), "parent": b.parent,
+             "created_at": b.created_at.isoformat() if b.created_at else None,
+             "expires_at": b.expires_at.isoformat() if b.expires_at else None, "size_bytes": b.size_bytes}
+            for b in branches
+        ])
+        return
+    if not branches:
+        console.say("no previews")
+        return
+    console.table(
+        ["PR", "branch", "git branch", "age", "expires in", "size"],
+        [(b.pr, b.name, b.annotations.get("git_branch", "-"), _age(b.created_at, now),
+          _age(now, b.expires_at) if b.expires_at else "never", _size(b.size_bytes)) for b in branches],
+    )
+
+
+@preview_group.command("gc")
+@click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
+@plan_option
+@backend_option
+@format_option
+def gc_cmd(dry_run, plan_path, backend, fmt) -> None:
+    """Delete expired previews and orphans (a branch without env vars, env vars without a branch)."""
+    plan = _plan(plan_path)
+    be = open_backend(backend, plan)
+    try:
+        report = preview.gc(be, plan, dry_run=dry_run)
+    finally:
+        be.close()
+    if fmt == "json":
+        console.emit_json(report.as_dict())
+        return
+    verb = "would delete" if dry_run else "deleted"
+    for label, items in (("expired", report.expired), ("orphan branch", report.orphan_branches),
+                         ("orphan env vars", report.orphan_env)):
+        for item in items:
+            console.say(f"{verb} {label}: {item}")
+    if not (report.expired or report.orphan_branches or report.orphan_env):
+        console.say("nothing to clean up")
+
+
+@preview_group.command("reset")
+@click.option("--pr", type=int, required=True, help="Pull request number.")
+@plan_option
+@backend_option
+@format_option
+def reset_cmd(pr, plan_path, backend, fmt) -> None:
+    """Put the preview back to its parent's current state, then migrate, seed and scrub again."""
+    plan = _plan(plan_path)
+    be = open_backend(backend, plan)
+    try:
+        report = preview.reset(be, plan, pr, log=_log(fmt))
+    finally:
+        be.close()
+    if fmt == "json":
+        console.emit_json(report.as_dict())
+        return
+    console.say(f"preview {report.branch} reset to {report.parent}; migrations: "
+                f"{', '.join(report.migrations) or 'none pending'}; scrubbed: {', '.join(report.scrubbed) or 'nothing'}")
+
+
+COMMANDS = [preview_group]
