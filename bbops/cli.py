@@ -17,18 +17,30 @@ import click
 from bbops import __version__, console, secrets
 from bbops.errors import BBopsError, Interrupted
 
-# Command modules, each exposing ``COMMANDS``: a list of click commands or groups.
-COMMAND_MODULES = (
-    "bbops.commands.migrate",
-    "bbops.commands.validate",
-    "bbops.commands.preview",
-    "bbops.commands.local",
-    "bbops.commands.comment",
-)
+# Command name -> the module that defines it (as a click command or group named so).
+# Modules are imported only when their command runs, so `bbops preview ...` does not
+# pay for importing the copy engine or the HTTP clients.
+COMMANDS = {
+    "validate": "bbops.commands.validate",
+    "migrate": "bbops.commands.migrate",
+    "preview": "bbops.commands.preview",
+    "local": "bbops.commands.local",
+    "comment": "bbops.commands.comment",
+}
 
 
 class BBopsGroup(click.Group):
-    """A click group that maps bbops errors to exit codes in one place."""
+    """A click group that loads commands lazily and maps bbops errors to exit codes in one place."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module = COMMANDS.get(name)
+        if module is None:
+            return None
+        found = [c for c in importlib.import_module(module).COMMANDS if c.name == name]
+        return found[0] if found else None
 
     def invoke(self, ctx: click.Context):
         try:
@@ -75,11 +87,6 @@ def main() -> None:
     from bbops import gha
 
     gha.install()
-
-
-for _name in COMMAND_MODULES:
-    for _command in importlib.import_module(_name).COMMANDS:
-        main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
