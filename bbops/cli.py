@@ -26,6 +26,8 @@ COMMANDS = {
     "preview": "bbops.commands.preview",
     "local": "bbops.commands.local",
     "comment": "bbops.commands.comment",
+    "plan": "bbops.commands.infra",
+    "apply": "bbops.commands.infra",
 }
 
 
