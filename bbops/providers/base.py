@@ -184,6 +184,7 @@ class ProjectSettings:
     history_retention_seconds: int | None = None
     allowed_ips: tuple[str, ...] = ()
     allowed_ips_protected_only: bool = False
+    logical_replication: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ def settings_from_project(project: Mapping[str, Any]) -> ProjectSettings:
         history_retention_seconds=project.get("history_retention_seconds"),
         allowed_ips=tuple(allowed.get("ips") or ()),
         allowed_ips_protected_only=bool(allowed.get("protected_branches_only")),
+        logical_replication=bool((project.get("settings") or {}).get("enable_logical_replication")),
     )
 
 
@@ -56,6 +57,8 @@ def project_patch(changes: Mapping[str, object]) -> dict[str, Any]:
             project[field] = value
         elif field == "allowed_ips":
             project.setdefault("settings", {}).setdefault("allowed_ips", {})["ips"] = list(value)  # type: ignore[arg-type]
+        elif field == "logical_replication":
+            project.setdefault("settings", {})["enable_logical_replication"] = bool(value)
         elif field == "allowed_ips_protected_only":
             project.setdefault("settings", {}).setdefault("allowed_ips", {})["protected_branches_only"] = bool(value)
         else:

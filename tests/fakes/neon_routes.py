@@ -57,6 +57,11 @@ def project(fake: FakeNeon, method: str, body: dict) -> httpx.Response:
             fake.project[key] = changes[key]
     if "default_endpoint_settings" in changes:
         fake.project["default_endpoint_settings"].update(changes["default_endpoint_settings"])
+    if "enable_logical_replication" in (changes.get("settings") or {}):
+        if fake.project["settings"].get("enable_logical_replication") and not changes["settings"][
+                "enable_logical_replication"]:
+            return fake.error(400, "logical replication cannot be disabled once enabled")
+        fake.project["settings"]["enable_logical_replication"] = changes["settings"]["enable_logical_replication"]
     if "allowed_ips" in (changes.get("settings") or {}):
         # Neon replaces the allowed_ips object as a whole.
         fake.project["settings"]["allowed_ips"] = copy.deepcopy(changes["settings"]["allowed_ips"])

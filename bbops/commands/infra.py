@@ -1,0 +1,72 @@
+"""`bbops plan` and `bbops apply`: the infrastructure (Neon project, long-lived branches, replicas, env vars)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bbops import console, infra, infra_render
+from bbops.backends import open_backend
+from bbops.commands.options import backend_option, plan_option
+from bbops.errors import DifferencesFound, UsageError
+from bbops.plan import default_plan_path, load_plan
+
+
+def _render(actions, fmt: str) -> None:
+    if fmt == "json":
+        console.say(infra_render.as_json(actions))
+    elif fmt == "markdown":
+        console.say(infra_render.markdown(actions))
+    else:
+        console.say(infra_render.text(actions))
+
+
+@click.command("plan")
+@click.option("--check", is_flag=True, help="Exit 1 when anything would change (drift detection).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
+              help="Output for people (text), machines (json) or a PR comment (markdown).")
+@plan_option
+@backend_option
+def plan_cmd(check: bool, fmt: str, plan_path: Path | None, backend: str) -> None:
+    """Show what apply would change so the infrastructure matches the plan."""
+    plan = load_plan(plan_path or default_plan_path())
+    be = open_backend(backend, plan)
+    try:
+        actions = infra.plan_infra(be, plan)
+    finally:
+        be.close()
+    _render(actions, fmt)
+    pending = [a for a in actions if a.pending]
+    if check and pending:
+        raise DifferencesFound(f"{len(pending)} difference(s) between the plan and the infrastructure")
+
+
+@click.command("apply")
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (required when not on a terminal).")
+@click.option("--dry-run", is_flag=True, help="Show the actions and change nothing.")
+@plan_option
+@backend_option
+def apply_cmd(auto_approve: bool, dry_run: bool, plan_path: Path | None, backend: str) -> None:
+    """Make the infrastructure match the plan: exactly the planned actions, in dependency order."""
+    plan = load_plan(plan_path or default_plan_path())
+    be = open_backend(backend, plan)
+    try:
+        actions = infra.plan_infra(be, plan)
+        console.say(infra_render.text(actions))
+        pending = [a for a in actions if a.pending]
+        if dry_run or not pending:
+            return
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise UsageError("not on a terminal: pass --auto-approve to apply without a prompt")
+            if not click.confirm(f"Apply {len(pending)} change(s)?", default=False):
+                raise UsageError("not applied")
+        report = infra.apply_actions(be, plan, actions, log=lambda line: console.say(f"  {line}", stderr=True))
+        console.say(f"Applied {len(report.done)} change(s).")
+    finally:
+        be.close()
+
+
+COMMANDS = [plan_cmd, apply_cmd]
