@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bbops.errors import UsageError
 from bbops.migrate.journal import read_journal
@@ -115,6 +117,23 @@ def test_split_respects_strings_comments_and_dollar_quotes() -> None:
     assert parts[0].sql == "CREATE TABLE t (a text DEFAULT 'x;y');"
     assert parts[1].sql.endswith("$body$ LANGUAGE sql;") and parts[1].line == 11
     assert parts[2].sql.endswith("\"we;ird\";") and parts[2].line == 13
+
+
+def test_begin_atomic_bodies_are_not_split() -> None:
+    sql = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;"
+    assert [p.sql for p in split_statements(Statement(1, sql, 1), 1)] == [sql]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["SELECT", "CREATE INDEX CONCURRENTLY i ON t"]),
+                          st.text(alphabet="ab;'$-/*\n ", max_size=12)), min_size=1, max_size=5))
+def test_split_recovers_statements_whose_literals_hold_anything(parts) -> None:
+    # Each statement carries arbitrary text inside a dollar-quoted literal; splitting must give them back.
+    stmts = [f"{head} $q${body}$q$;" for head, body in parts if "$q$" not in body]
+    if not stmts:
+        return
+    joined = "\n".join(stmts)
+    assert [p.sql for p in split_statements(Statement(1, joined, 1), 1)] == stmts
 
 
 def test_code_only_blanks_comments_and_literals_keeping_length() -> None:

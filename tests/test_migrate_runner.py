@@ -291,3 +291,16 @@ def test_custom_history_table_location(database_url: str, tmp_path: Path) -> Non
     migrate_up(database_url, folder, migrations_schema="meta", migrations_table="applied")
     assert q(database_url, "SELECT count(*) FROM meta.applied")[0][0] == 1
     assert q(database_url, "SELECT to_regclass('drizzle.__drizzle_migrations')")[0][0] is None
+
+
+def test_log_records_who_and_which_run(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTOR", "octo-dev")
+    monkeypatch.setenv("GITHUB_RUN_ID", "4242")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/shop")
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    folder = write_folder(tmp_path, THREE[:1])
+    migrate_up(database_url, folder)
+    row = q(database_url, "SELECT actor, github_run_id, github_run_url, statements->>1, finished_at >= started_at "
+            "FROM bbops.migration_log")
+    assert row == [("octo-dev", "4242", "https://github.com/acme/shop/actions/runs/4242",
+                    "INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com');", True)]

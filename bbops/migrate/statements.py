@@ -99,9 +99,18 @@ def code_only(text: str, *, keep_literals: bool = False) -> str:
     return "".join(out)
 
 
+_BEGIN_ATOMIC = re.compile(r"\bbegin\s+atomic\b", re.I)
+
+
 def split_statements(stmt: Statement, first_number: int) -> list[Statement]:
-    """Split one chunk on top-level semicolons; numbers continue from ``first_number``."""
+    """Split one chunk on top-level semicolons; numbers continue from ``first_number``.
+
+    A chunk holding a SQL-standard function body (``BEGIN ATOMIC ... END``) has semicolons
+    inside the body that this scanner cannot tell apart, so it is left whole.
+    """
     masked = code_only(stmt.sql)
+    if _BEGIN_ATOMIC.search(masked):
+        return [Statement(first_number, stmt.sql, stmt.line)]
     pieces: list[tuple[int, int]] = []
     start = 0
     for pos, ch in enumerate(masked):
