@@ -68,3 +68,14 @@ def test_rows_lists_journal_order_then_unknown() -> None:
     assert [(r.tag, r.state) for r in s.rows()] == [
         ("0000_a", "pending"), ("0001_b", "applied"), ("0002_c", "pending"), (None, "unknown"),
     ]
+
+
+def test_display_url_never_shows_a_password() -> None:
+    from bbops import secrets
+    from bbops.migrate.runner import display_url
+
+    pw = "pw_" + "k" * 12
+    assert pw not in display_url(f"postgresql://app:{pw}@db.example.com/shop")
+    shown = display_url(f"host=db.example.com dbname=shop user=app password={pw}")
+    assert pw not in shown and "dbname=shop" in shown
+    assert secrets.scrub(f"oops {pw}") == "oops ***"  # and it is now masked everywhere
