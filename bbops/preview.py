@@ -220,7 +220,7 @@ def _prepare(backend: Backend, plan: Plan, report: PreviewReport, log: Callable[
     report.host, report.database = direct.host, direct.database
     if policy.migrations:
         result = migrate_up(direct.url, policy.migrations, on_event=log)
-        report.migrations = list(result.applied)
+        report.migrations = [m.tag for m in result.applied]
     with pg.connection(direct.url) as conn:
         if policy.seed:
             report.seeds = run_seeds(conn, policy.seed)
@@ -284,12 +284,22 @@ def delete(backend: Backend, plan: Plan, number: int, *, git_branch: str | None 
         branch = backend.branches.get_branch(name)
         git_branch = git_branch or (branch.annotations.get("git_branch") if branch else None)
         deleted = backend.branches.delete_branch(name) if branch else False
-        env_deleted = _delete_env(backend, git_branch) if git_branch else 0
+        env_deleted = _delete_env(backend, plan, git_branch) if git_branch else 0
     return DeleteReport(number, name, deleted, env_deleted)
 
 
-def _delete_env(backend: Backend, git_branch: str) -> int:
-    scoped = [v for v in backend.env.list_env(target="preview", git_branch=git_branch) if v.git_branch == git_branch]
+def _preview_keys(plan: Plan) -> set[str]:
+    """The variables this plan hands to previews; others scoped to a git branch are not ours to touch."""
+    target = plan.vercel.target("preview") if plan.vercel else None
+    return {s.key for s in target.env} if target else set()
+
+
+def _delete_env(backend: Backend, plan: Plan, git_branch: str) -> int:
+    keys = _preview_keys(plan)
+    scoped = [
+        v for v in backend.env.list_env(target="preview", git_branch=git_branch)
+        if v.git_branch == git_branch and v.key in keys
+    ]
     return backend.env.delete_env(scoped) if scoped else 0
 
 
@@ -320,9 +330,7 @@ def gc(backend: Backend, plan: Plan, *, dry_run: bool = False, now: datetime | N
     now = now or datetime.now(timezone.utc)
     report = GcReport(dry_run=dry_run)
     previews = list_previews(backend, plan)
-    # Only the variables this plan hands to previews: others scoped to a git branch are not ours to judge.
-    target = plan.vercel.target("preview") if plan.vercel else None
-    ours = {s.key for s in target.env} if target else set()
+    ours = _preview_keys(plan)
     env = [v for v in backend.env.list_env(target="preview") if v.git_branch and v.key in ours]
     env_branches = {v.git_branch for v in env}
     handled = set()
@@ -341,5 +349,5 @@ def gc(backend: Backend, plan: Plan, *, dry_run: bool = False, now: datetime | N
         keys = sorted(v.key for v in env if v.git_branch == git_branch)
         report.orphan_env.append(f"{git_branch}: {', '.join(keys)}")
         if not dry_run:
-            _delete_env(backend, git_branch)
+            _delete_env(backend, plan, git_branch)
     return report
