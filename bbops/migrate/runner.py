@@ -10,8 +10,8 @@ SQL without touching anything.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,6 +31,7 @@ from bbops.migrate.execute import (
     statements_for,
 )
 from bbops.migrate.journal import Journal, Migration, read_journal
+from bbops.migrate.report import MigrateReport, PlannedMigration
 from bbops.migrate.statements import non_transactional_reason
 
 __all__ = ["MigrateReport", "MigrationStatus", "PlannedMigration", "migrate_status", "migrate_up", "lock_key"]
@@ -42,67 +43,24 @@ def lock_key(target: Target) -> str:
     return f"bbops migrate {target.schema}.{target.table}"
 
 
-@dataclass(frozen=True)
-class PlannedMigration:
-    tag: str
-    when: int
-    transactional: bool
-    reason: str | None
-    statements: tuple[str, ...]
-    out_of_order: bool = False
-
-    def as_dict(self) -> dict:
-        return {
-            "tag": self.tag,
-            "when": self.when,
-            "transactional": self.transactional,
-            "no_transaction_reason": self.reason,
-            "out_of_order": self.out_of_order,
-            "statements": list(self.statements),
-        }
-
-
-@dataclass(frozen=True)
-class MigrateReport:
-    database: str  # redacted URL
-    folder: str
-    dry_run: bool
-    applied: tuple[AppliedMigration, ...]
-    planned: tuple[PlannedMigration, ...]  # what would run (dry run) or what was chosen to run
-    repaired: tuple[str, ...]  # INVALID indexes dropped before rebuilding them
-    warnings: tuple[str, ...]
-    duration_s: float
-
-    @property
-    def tags(self) -> list[str]:
-        return [a.tag for a in self.applied]
-
-    @property
-    def statements_run(self) -> int:
-        return sum(a.statements for a in self.applied)
-
-    def as_dict(self) -> dict:
-        return {
-            "database": self.database,
-            "folder": self.folder,
-            "dry_run": self.dry_run,
-            "applied": [a.as_dict() for a in self.applied],
-            "applied_tags": self.tags,
-            "statements_run": self.statements_run,
-            "planned": [p.as_dict() for p in self.planned],
-            "repaired_indexes": list(self.repaired),
-            "warnings": list(self.warnings),
-            "duration_s": round(self.duration_s, 3),
-        }
-
-
 def migrate_status(
     url: str, folder: Path, *, migrations_schema: str = history.DRIZZLE_SCHEMA,
     migrations_table: str = history.DRIZZLE_TABLE,
 ) -> MigrationStatus:
     journal = read_journal(Path(folder))
-    with pg.connection(url, autocommit=True, application_name="bbops migrate status") as conn:
+    with pg.connection(url, autocommit=True, application_name="bbops migrate status") as conn, _db_errors(url):
         return _status(conn, url, journal, Target(migrations_schema, migrations_table))
+
+
+@contextmanager
+def _db_errors(url: str) -> Iterator[None]:
+    """Errors of bbops' own queries (not of migration statements, which say more) as bbops errors."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        raise ProviderError(f"lost the connection to {display_url(url)}: {secrets.scrub(str(exc)).strip()}") from None
+    except psycopg.Error as exc:
+        raise MigrationError(f"bookkeeping query failed: {secrets.scrub(str(exc)).strip()}") from None
 
 
 def migrate_up(
@@ -129,30 +87,25 @@ def migrate_up(
         warnings.append(text)
         emit(f"warning: {text}")
 
-    with pg.connection(url, autocommit=True, application_name="bbops migrate") as conn:
-        try:
-            if dry_run:
-                status = _status(conn, url, journal, target)
-                _check_drift(status, allow_changed, warn)
-                planned = _plan(conn, journal, status, stop, warn)
-                return MigrateReport(
-                    status.database, str(folder), True, (), tuple(planned), (), tuple(warnings),
-                    time.monotonic() - started,
-                )
-            if _is_pooled(url):
-                warn("this looks like a pooled connection; the migration lock needs a direct (unpooled) URL")
-            with advisory_lock(
-                conn, lock_key(target), timeout=lock_timeout, purpose="migrate up", on_wait=_waiting(emit, lock_timeout)
-            ):
-                # Read the history only under the lock: a run we waited for may have applied everything.
-                status = _status(conn, url, journal, target)
-                _check_drift(status, allow_changed, warn)
-                planned = _plan(conn, journal, status, stop, warn)
-                applied, repaired = _apply(conn, journal, planned, target, emit)
-        except psycopg.OperationalError as exc:
-            raise ProviderError(f"lost the connection to {display_url(url)}: {secrets.scrub(str(exc))}") from None
-        except psycopg.Error as exc:
-            raise MigrationError(f"bookkeeping query failed: {secrets.scrub(str(exc)).strip()}") from None
+    with pg.connection(url, autocommit=True, application_name="bbops migrate") as conn, _db_errors(url):
+        if dry_run:
+            status = _status(conn, url, journal, target)
+            _check_drift(status, allow_changed, warn)
+            planned = _plan(conn, journal, status, stop, warn)
+            return MigrateReport(
+                status.database, str(folder), True, (), tuple(planned), (), tuple(warnings),
+                time.monotonic() - started,
+            )
+        if _is_pooled(url):
+            warn("this looks like a pooled connection; the migration lock needs a direct (unpooled) URL")
+        with advisory_lock(
+            conn, lock_key(target), timeout=lock_timeout, purpose="migrate up", on_wait=_waiting(emit, lock_timeout)
+        ):
+            # Read the history only under the lock: a run we waited for may have applied everything.
+            status = _status(conn, url, journal, target)
+            _check_drift(status, allow_changed, warn)
+            planned = _plan(conn, journal, status, stop, warn)
+            applied, repaired = _apply(conn, journal, planned, target, emit)
     return MigrateReport(
         status.database, str(folder), False, tuple(applied), tuple(planned), tuple(repaired), tuple(warnings),
         time.monotonic() - started,
