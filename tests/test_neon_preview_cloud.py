@@ -34,8 +34,10 @@ def test_create_and_delete_a_preview_through_failures(cloud_backend_pg, cloud_fa
         assert conn.execute("select count(*) from products").fetchone()[0] > 0
     scoped = [e for e in vercel.envs.values() if e.get("gitBranch") == "feature/cart"]
     assert sorted(e["key"] for e in scoped) == ["DATABASE_URL", "DATABASE_URL_UNPOOLED"]
-    # Creating again refreshes: still one branch, still two vars.
+    # Creating again refreshes: still one branch, still two vars, nothing rewritten.
+    posts = vercel.count("POST", r"/v10/projects/[^/]+/env")
     preview.create(cloud_backend_pg, plan, preview.PullRequest(9, "feature/cart", "def456", "bb/app"))
+    assert vercel.count("POST", r"/v10/projects/[^/]+/env") == posts
     assert len(neon.named("preview/pr-9")) == 1
     assert len([e for e in vercel.envs.values() if e.get("gitBranch") == "feature/cart"]) == 2
 

@@ -51,11 +51,12 @@ def test_upsert_is_one_batched_request_and_idempotent(vercel, cloud_fakes):
 def test_list_filters_by_target_and_git_branch_and_reads_values_only_when_asked(vercel, cloud_fakes):
     vercel.upsert_env(preview_vars("feat/a") + preview_vars("feat/b", n=3))
     cloud_fakes.vercel.add_env("SENTRY_DSN", "https://dsn.example/1", type="plain", target=["production"])
-    listed = vercel.list_env(git_branch="feat/a")
+    listed = vercel.list_env(git_branch="feat/a", decrypt=False)
     assert {(v.key, v.git_branch) for v in listed} == {("DATABASE_URL", "feat/a"), ("DATABASE_URL_UNPOOLED", "feat/a")}
     assert all(v.value == "" for v in listed)
     assert "decrypt" not in cloud_fakes.vercel.requests[-1].params
-    values = {v.key: v.value for v in vercel.list_env(git_branch="feat/b", decrypt=True)}
+    values = {v.key: v.value for v in vercel.list_env(git_branch="feat/b")}
+    assert cloud_fakes.vercel.requests[-1].params["decrypt"] == "true"
     assert values["DATABASE_URL"] == url(3)
     assert [v.key for v in vercel.list_env(target="production")] == ["SENTRY_DSN"]
 

@@ -10,18 +10,21 @@ Project settings and endpoints (``InfraProvider``) live in ``neon_infra``.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from bbops import console, secrets
+from bbops import secrets
 from bbops.errors import ProviderError, UsageError
 from bbops.http import ApiClient, RequestUncertain
 from bbops.providers.base import Branch, Connection
 from bbops.providers.neon_infra import NeonInfraMixin
 from bbops.providers.neon_ops import OperationWaiter
+
+log = logging.getLogger("bbops.neon")
 
 DEFAULT_HOST = "https://console.neon.tech/api/v2"
 MAX_EXPIRY = timedelta(days=30)
@@ -174,8 +177,9 @@ class NeonBranches(NeonInfraMixin):
                       annotations: Mapping[str, str] | None = None) -> Branch:
         branch = self._require(name)
         if annotations and any(branch.annotations.get(k) != str(v) for k, v in annotations.items()):
-            # Neon API v2 sets annotations only when a branch is created; say so rather than pretend.
-            console.warn(f"neon: annotations of branch {name!r} can only be set at creation; kept as they are")
+            # Neon API v2 sets annotations only when a branch is created: the returned branch
+            # shows what is really stored, and the log says why it differs.
+            log.info("neon: annotations of branch %r can only be set at creation; kept as they are", name)
         if expires_at is None:
             return branch
         return self._patch_branch(branch, {"expires_at": _stamp(self._check_expiry(expires_at))})

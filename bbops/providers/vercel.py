@@ -73,8 +73,13 @@ class VercelProject:
                       targets=_targets(raw.get("target")), git_branch=raw.get("gitBranch") or None, id=raw.get("id"))
 
     def list_env(self, *, target: str | None = None, git_branch: str | None = None,
-                 decrypt: bool = False) -> list[EnvVar]:
-        """Variables; values are read (``decrypt=true``) only when asked, else they are ''."""
+                 decrypt: bool = True) -> list[EnvVar]:
+        """Variables, with their values as the ``EnvProvider`` promises (``decrypt=true``).
+
+        ``decrypt=False`` when only keys and scopes matter: values then read ''. Values
+        of ``sensitive`` variables are never returned by Vercel (also '') -- compare them
+        with ``fingerprint_of``.
+        """
         body = self.api.get(f"/v10/projects/{self.project}/env", params={
             "gitBranch": git_branch, "decrypt": "true" if decrypt else None,
         }).json()
@@ -128,7 +133,7 @@ class VercelProject:
         ids = [v.id for v in variables if v.id]
         if pending:
             wanted = {v.scope() for v in pending}
-            ids += [v.id for v in self.list_env() if v.scope() in wanted and v.id]
+            ids += [v.id for v in self.list_env(decrypt=False) if v.scope() in wanted and v.id]
         for env_id in dict.fromkeys(ids):
             response = self.api.delete(f"/v9/projects/{self.project}/env/{env_id}", allow=(404,))
             gone += response.status_code != 404  # already gone is fine, just not counted
