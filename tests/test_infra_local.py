@@ -1,0 +1,62 @@
+"""`bbops plan` / `bbops apply` on the embedded local backend: branches and env vars (no settings or replicas)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bbops.cli import main
+from bbops.providers.local import open_local_backend
+
+PLAN = Path(__file__).resolve().parent.parent / "plans" / "bb-prodx.yaml"
+
+
+@pytest.fixture
+def local_env(pg_server_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("BBOPS_LOCAL_DATABASE_URL", pg_server_url)
+    monkeypatch.setenv("BBOPS_LOCAL_NAMESPACE", "i" + uuid.uuid4().hex[:6])
+    monkeypatch.setenv("BBOPS_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    yield
+    from bbops.providers.local import dbops
+
+    backend = open_local_backend()
+    try:
+        catalog = backend.branches._catalog()
+        for entry in catalog.list(kind=None):
+            dbops.drop_database(catalog.conn, entry.database)
+            catalog.delete(entry.name)
+    finally:
+        backend.close()
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, [*args, "--plan", str(PLAN), "--backend", "local"])
+
+
+def test_local_plan_apply_converges(local_env):
+    first = run("plan", "--format", "json")
+    assert first.exit_code == 0, first.output
+    pending = {a["address"]: a["op"] for a in json.loads(first.stdout)["actions"] if a["op"] != "no-op"}
+    assert pending == {
+        "neon.branch.main": "create", "neon.branch.development": "create",
+        "vercel.env.production.DATABASE_URL": "create", "vercel.env.production.DATABASE_URL_UNPOOLED": "create",
+        "vercel.env.development.DATABASE_URL": "create", "vercel.env.development.DATABASE_URL_UNPOOLED": "create",
+    }
+    assert run("plan", "--check").exit_code == 1
+    applied = run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert run("plan", "--check").exit_code == 0
+    backend = open_local_backend()
+    try:
+        main_branch = backend.branches.get_branch("main")
+        assert main_branch.protected and main_branch.default
+        assert backend.branches.get_branch("development").parent == "main"
+        env = {(v.targets, v.key) for v in backend.env.list_env()}
+        assert (("production",), "DATABASE_URL") in env and (("development",), "DATABASE_URL_UNPOOLED") in env
+    finally:
+        backend.close()
