@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from bbops import secrets
-from bbops.errors import ProviderError
+from bbops.errors import ProviderError, UsageError
 
 log = logging.getLogger("bbops.http")
 
@@ -53,7 +53,7 @@ class RequestUncertain(ProviderError):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 6  # total tries, the first included
+    attempts: int = 8  # total tries, the first included (about a minute of backoff)
     base_delay: float = 0.5  # seconds before the 1st retry, doubling after
     max_delay: float = 20.0  # one backoff wait is at most this
     max_server_wait: float = 120.0  # a longer Retry-After is not waited for
@@ -63,6 +63,15 @@ class RetryPolicy:
 class Timeouts:
     connect: float = 10.0
     read: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Timeouts:
+        """``BBOPS_HTTP_CONNECT_TIMEOUT`` / ``BBOPS_HTTP_READ_TIMEOUT`` (seconds) override the defaults."""
+        try:
+            return cls(float(env.get("BBOPS_HTTP_CONNECT_TIMEOUT") or cls.connect),
+                       float(env.get("BBOPS_HTTP_READ_TIMEOUT") or cls.read))
+        except ValueError:
+            raise UsageError("BBOPS_HTTP_CONNECT_TIMEOUT and BBOPS_HTTP_READ_TIMEOUT are seconds") from None
 
     def httpx(self) -> httpx.Timeout:
         return httpx.Timeout(self.read, connect=self.connect)

@@ -9,7 +9,8 @@ import pytest
 
 from bbops import secrets
 from bbops.errors import ProviderError
-from bbops.http import ApiClient, RequestUncertain, RetryPolicy
+from bbops.errors import UsageError
+from bbops.http import ApiClient, RequestUncertain, RetryPolicy, Timeouts
 
 TOKEN = "tok_" + "q" * 20
 
@@ -128,3 +129,10 @@ def test_default_params_are_sent_with_every_request():
                     default_params={"teamId": "team_1"})
     api.get("/v9/projects/p", params={"decrypt": True, "skip": None})
     assert dict(script.calls[0].url.params) == {"teamId": "team_1", "decrypt": "true"}
+
+
+def test_timeouts_are_configurable_from_the_environment():
+    assert Timeouts.from_env({}) == Timeouts(10.0, 30.0)
+    assert Timeouts.from_env({"BBOPS_HTTP_READ_TIMEOUT": "90"}) == Timeouts(10.0, 90.0)
+    with pytest.raises(UsageError):
+        Timeouts.from_env({"BBOPS_HTTP_CONNECT_TIMEOUT": "soon"})

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from bbops.http import Timeouts
 from bbops.plan.model import Plan, resolve_ref
 from bbops.providers.base import Backend
 from bbops.providers.neon import NeonBranches
@@ -48,8 +49,8 @@ def use_transports(*, neon: httpx.BaseTransport | None = None, vercel: httpx.Bas
         _wiring = previous
 
 
-def _api_kwargs(transport: httpx.BaseTransport | None) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
+def _api_kwargs(transport: httpx.BaseTransport | None, env: Mapping[str, str]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"timeouts": Timeouts.from_env(env)}
     if transport is not None:
         kwargs["transport"] = transport
     if _wiring.sleep is not None:
@@ -62,7 +63,7 @@ def open_neon(plan: Plan | None = None, env: Mapping[str, str] | None = None) ->
     project_id = None
     if plan and plan.neon and plan.neon.project.id:
         project_id = resolve_ref(plan.neon.project.id, what="neon.project.id", required=False)
-    return NeonBranches.from_env(env, project_id=project_id, **_api_kwargs(_wiring.neon))
+    return NeonBranches.from_env(env, project_id=project_id, **_api_kwargs(_wiring.neon, env))
 
 
 def open_vercel(plan: Plan | None = None, env: Mapping[str, str] | None = None) -> VercelProject:
@@ -71,7 +72,7 @@ def open_vercel(plan: Plan | None = None, env: Mapping[str, str] | None = None) 
     if plan and plan.vercel:
         project = plan.vercel.project
         team = resolve_ref(plan.vercel.team, what="vercel.team", required=False)
-    return VercelProject.from_env(env, project=project, team_id=team, **_api_kwargs(_wiring.vercel))
+    return VercelProject.from_env(env, project=project, team_id=team, **_api_kwargs(_wiring.vercel, env))
 
 
 def open_cloud_backend(plan: Plan | None = None, *, env: Mapping[str, str] | None = None) -> Backend:
