@@ -134,3 +134,16 @@ def test_missing_token_or_project_are_usage_errors():
         VercelProject.from_env({})
     with pytest.raises(UsageError, match="project"):
         VercelProject.from_env({"VERCEL_TOKEN": "t" * 10})
+
+
+def test_a_lost_redeploy_reply_is_looked_up_not_repeated(vercel, cloud_fakes):
+    cloud_fakes.vercel.add_deployment(target=None, branch="feat/i")
+    cloud_fakes.vercel.fail("POST", "/v13/deployments", kind="drop_after")
+    new_id = vercel.redeploy(target="preview", git_branch="feat/i")
+    made = [d for d in cloud_fakes.vercel.deployments if d["meta"]["githubCommitRef"] == "feat/i"]
+    assert len(made) == 2 and new_id == made[-1]["uid"]
+    assert cloud_fakes.vercel.count("POST", "/v13/deployments") == 1
+    # Refused before it was sent: one more attempt, still exactly one new deployment.
+    cloud_fakes.vercel.fail("POST", "/v13/deployments", kind="timeout")
+    vercel.redeploy(target="preview", git_branch="feat/i")
+    assert len([d for d in cloud_fakes.vercel.deployments if d["meta"]["githubCommitRef"] == "feat/i"]) == 3

@@ -18,7 +18,7 @@ from typing import Any
 
 from bbops import secrets
 from bbops.errors import ProviderError, UsageError
-from bbops.http import ApiClient
+from bbops.http import ApiClient, RequestUncertain
 from bbops.providers.base import EnvVar
 
 DEFAULT_HOST = "https://api.vercel.com"
@@ -141,8 +141,10 @@ class VercelProject:
 
     # -- deployments ------------------------------------------------------------------
 
-    def _latest(self, *, target: str, git_branch: str | None) -> dict | None:
-        params: dict[str, Any] = {"projectId": self.project, "limit": 1, "state": "READY"}
+    def _latest(self, *, target: str, git_branch: str | None, ready: bool = True) -> dict | None:
+        params: dict[str, Any] = {"projectId": self.project, "limit": 1}
+        if ready:
+            params["state"] = "READY"
         if target == "production":
             params["target"] = "production"
         if git_branch:
@@ -158,8 +160,14 @@ class VercelProject:
                                 "deploymentId": latest["uid"]}
         if target == "production":
             body["target"] = "production"  # omitted means preview
-        # A second deployment would be harmless but wasteful: a lost reply is reported, not repeated.
-        return self.api.post("/v13/deployments", json=body).json().get("id")
+        try:
+            return self.api.post("/v13/deployments", json=body).json().get("id")
+        except RequestUncertain:
+            # Look before repeating: a deployment newer than the one we copied means the POST happened.
+            newest = self._latest(target=target, git_branch=git_branch, ready=False)
+            if newest and newest["uid"] != latest["uid"] and newest.get("created", 0) > latest.get("created", 0):
+                return newest["uid"]
+            return self.api.post("/v13/deployments", json=body).json().get("id")
 
     def _project(self) -> dict:
         return self.api.get(f"/v9/projects/{self.project}").json()
