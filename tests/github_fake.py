@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -29,6 +33,7 @@ API = "https://api.github.test"
 class FakeGitHub:
     token: str
     per_page_max: int = 100
+    api: str = API  # where pagination links point (a local server's URL in end-to-end tests)
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     _next_id: int = 1000
@@ -60,9 +65,9 @@ class FakeGitHub:
         comment = {
             "id": cid,
             "node_id": f"IC_{cid}",
-            "url": f"{API}/repos/{repo}/issues/comments/{cid}",
+            "url": f"{self.api}/repos/{repo}/issues/comments/{cid}",
             "html_url": f"https://github.test/{repo}/pull/{number}#issuecomment-{cid}",
-            "issue_url": f"{API}/repos/{repo}/issues/{number}",
+            "issue_url": f"{self.api}/repos/{repo}/issues/{number}",
             "body": body,
             "user": {"login": user, "type": "Bot" if user.endswith("[bot]") else "User"},
             "created_at": "2026-11-26T07:00:00Z",
@@ -133,6 +138,45 @@ class FakeGitHub:
         last = max(1, -(-len(items) // per_page))
         headers = {}
         if page < last:
-            base = f"{API}/repos/{repo}/issues/{number}/comments?per_page={per_page}"
+            base = f"{self.api}/repos/{repo}/issues/{number}/comments?per_page={per_page}"
             headers["Link"] = f'<{base}&page={page + 1}>; rel="next", <{base}&page={last}>; rel="last"'
         return httpx.Response(200, json=[self._public(c) for c in chunk], headers=headers)
+
+
+@contextmanager
+def serve(fake: FakeGitHub) -> Iterator[str]:
+    """Serve ``fake`` over real HTTP on localhost (for a bbops run in a subprocess); yields its URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            request = httpx.Request(self.command, fake.api + self.path, headers=dict(self.headers.items()),
+                                    content=self.rfile.read(length) if length else b"")
+            try:
+                response = fake.handle(request)
+            except httpx.TransportError:
+                self.close_connection = True  # the request was processed; the client sees a dropped connection
+                return
+            body = response.read()
+            self.send_response(response.status_code)
+            for key, value in response.headers.items():
+                if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PATCH = do_DELETE = _any
+
+        def log_message(self, *args: object) -> None:  # keep test output quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.api = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake.api
+    finally:
+        server.shutdown()
+        server.server_close()
