@@ -22,20 +22,26 @@ pytest_plugins = ["tests.fakes.plugin"]
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server_url() -> Iterator[str]:
     """Admin URL of a real Postgres server for this test session."""
     external = os.environ.get("BBOPS_TEST_DATABASE_URL")
     if external:
         yield external
         return
+    import shutil
+    import tempfile
+
     import pgserver
 
-    datadir = tmp_path_factory.mktemp("pg")
+    # Not under pytest's basetemp: pytest prunes old basetemp folders, and another
+    # pytest session starting meanwhile would delete this server's data directory.
+    datadir = tempfile.mkdtemp(prefix="bbops-test-pg-")
     server = pgserver.get_server(datadir, cleanup_mode="stop")
     try:
         yield server.get_uri()
     finally:
         server.cleanup()
+        shutil.rmtree(datadir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
