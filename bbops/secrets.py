@@ -89,6 +89,9 @@ _URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:)(?!\*\*\*@)[^
 
 
 def url_password(url: str) -> str | None:
+    """The password of a connection URL or of a ``key=value`` connection string."""
+    if "://" not in url:
+        return _dsn_params(url).get("password") or None
     try:
         parts = urlsplit(url)
         return unquote(parts.password) if parts.password else None
@@ -96,8 +99,20 @@ def url_password(url: str) -> str | None:
         return None
 
 
+def _dsn_params(dsn: str) -> dict[str, str]:
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        return {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
+    except Exception:  # noqa: BLE001 - not a connection string at all: nothing to find
+        return {}
+
+
 def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***``; safe to print."""
+    """The URL (or ``key=value`` string) with its password replaced by ``***``; safe to print."""
+    if "://" not in url:
+        password = url_password(url)
+        return url.replace(password, MASK) if password else url
     try:
         parts = urlsplit(url)
     except ValueError:
