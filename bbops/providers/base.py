@@ -227,3 +227,35 @@ class InfraProvider(Protocol):
     def update_endpoint(self, endpoint_id: str, changes: Mapping[str, object]) -> Endpoint: ...
 
     def delete_endpoint(self, endpoint_id: str) -> bool: ...
+
+
+# -- restore points (production steps and ``bbops rollback``) --------------------------------
+
+
+@runtime_checkable
+class RestorePoints(Protocol):
+    """Copies of a branch kept aside, and putting a branch back from one.
+
+    On the local backend a restore point is a template copy of the branch's
+    database; on Neon, a backup branch made from the branch. A restore keeps
+    the replaced state under ``preserve_under_name`` so it can be inspected.
+    """
+
+    def snapshot(self, name: str, as_name: str, *, annotations: Mapping[str, str] | None = None) -> Branch:
+        """Keep the current state of branch ``name`` as restore point ``as_name``."""
+        ...
+
+    def get_snapshot(self, name: str) -> Branch | None: ...
+
+    def list_snapshots(self) -> list[Branch]: ...
+
+    def restore(self, name: str, from_snapshot: str, *, preserve_under_name: str | None = None) -> Branch:
+        """Put restore point ``from_snapshot``'s data into branch ``name`` (same name and id)."""
+        ...
+
+
+@runtime_checkable
+class TimestampRestore(Protocol):
+    """Restoring a branch to a moment of its own history (Neon, within history retention)."""
+
+    def restore_to_time(self, name: str, timestamp: datetime, *, preserve_under_name: str) -> Branch: ...

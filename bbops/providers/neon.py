@@ -225,3 +225,50 @@ class NeonBranches(NeonInfraMixin):
             raise ProviderError("neon: connection_uri returned no uri", method="GET", path=f"{self.base}/connection_uri")
         secrets.register_url(uri)
         return Connection(host=urlsplit(uri).hostname or "", database=database, role=role, pooled=pooled, url=uri)
+
+    # -- restore points (``RestorePoints``, ``TimestampRestore``) --------------------------
+
+    SNAPSHOT_MARK = "bbops_snapshot_of"
+
+    def snapshot(self, name: str, as_name: str, *, annotations: Mapping[str, str] | None = None) -> Branch:
+        """A backup branch ``as_name`` made from ``name``'s head, without compute (it is only kept)."""
+        source = self._require(name)
+        if self._find_raw(as_name) is not None:
+            raise ProviderError(f"neon: a branch named {as_name!r} already exists", method="POST",
+                                path=f"{self.base}/branches", status=409)
+        marks = {self.SNAPSHOT_MARK: name, **{k: str(v) for k, v in (annotations or {}).items()}}
+        body = {"branch": {"name": as_name, "parent_id": source.id}, "annotation_value": marks}
+        try:
+            created = self.api.post(f"{self.base}/branches", json=body).json()
+            self.ops.wait(created.get("operations") or [])
+        except RequestUncertain:
+            existing = self._find_raw(as_name)  # the POST may have landed: never make two
+            if existing is None:
+                raise
+            self.ops.wait_branch_ready(existing[0]["id"])
+        return self._require(as_name)
+
+    def get_snapshot(self, name: str) -> Branch | None:
+        branch = self.get_branch(name)
+        return branch if branch is not None and self.SNAPSHOT_MARK in branch.annotations else None
+
+    def list_snapshots(self) -> list[Branch]:
+        return [b for b in self.list_branches() if self.SNAPSHOT_MARK in b.annotations]
+
+    def _restore(self, branch: Branch, body: dict[str, Any]) -> Branch:
+        # Not repeated after a lost reply: with preserve_under_name a second call would preserve the restored state.
+        created = self.api.post(f"{self.base}/branches/{branch.id}/restore", json=body).json()
+        self.ops.wait(created.get("operations") or [])
+        return self._require(branch.name)
+
+    def restore(self, name: str, from_snapshot: str, *, preserve_under_name: str | None = None) -> Branch:
+        branch, source = self._require(name), self._require(from_snapshot)
+        body: dict[str, Any] = {"source_branch_id": source.id}
+        if preserve_under_name:
+            body["preserve_under_name"] = preserve_under_name
+        return self._restore(branch, body)
+
+    def restore_to_time(self, name: str, timestamp: datetime, *, preserve_under_name: str) -> Branch:
+        branch = self._require(name)
+        return self._restore(branch, {"source_branch_id": branch.id, "source_timestamp": _stamp(timestamp),
+                                      "preserve_under_name": preserve_under_name})

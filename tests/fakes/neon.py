@@ -53,6 +53,7 @@ class FakeNeon(FakeServer):
         self._ticks: dict[str, int] = {}
         self.passwords: dict[str, str] = {}
         self.fail_next_operation: str | None = None  # action name whose next operation fails
+        self.restores: list[dict] = []  # bodies of restore requests, for tests
         self.project: dict[str, Any] = {
             "id": project_id, "name": "bb-prodx", "region_id": region, "pg_version": 16,
             "history_retention_seconds": 86400, "proxy_host": f"{region}.aws.neon.tech",

@@ -146,14 +146,24 @@ def restore(fake: FakeNeon, branch_id: str, body: dict) -> httpx.Response:
     source = fake.branches.get(body.get("source_branch_id", ""))
     if branch is None or source is None:
         return fake.error(404, "branch not found")
-    if branch["protected"] or branch["default"]:
+    preserve = body.get("preserve_under_name")
+    # A reset to the parent is refused on protected branches; a restore that keeps the old state is not.
+    if (branch["protected"] or branch["default"]) and not preserve:
         return fake.error(422, "protected and default branches cannot be reset")
+    to_self = source["id"] == branch_id
+    if to_self and not (body.get("source_timestamp") or body.get("source_lsn")):
+        return fake.error(400, "restoring a branch from itself needs source_timestamp or source_lsn")
+    if (to_self or any(b.get("parent_id") == branch_id for b in fake.branches.values())) and not preserve:
+        return fake.error(400, "preserve_under_name is required")
+    if preserve and fake.named(preserve):
+        return fake.error(409, f"branch {preserve} already exists")
+    fake.restores.append(dict(body, branch_id=branch_id))
     ops = []
-    if body.get("preserve_under_name"):
-        kept = fake.add_branch(body["preserve_under_name"], parent=source["name"], endpoint=False)
+    if preserve:
+        kept = fake.add_branch(preserve, parent=source["name"], endpoint=False)
         if fake.databases:
             fake.databases.reset(kept["id"], branch_id)  # the old state lives on under the new name
-    if fake.databases:
+    if fake.databases and not to_self:  # the fake keeps no history: a point in time leaves the data as is
         fake.databases.reset(branch_id, source["id"])
     branch["last_reset_at"] = now()
     branch["updated_at"] = now()
