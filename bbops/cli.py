@@ -28,6 +28,8 @@ COMMANDS = {
     "comment": "bbops.commands.comment",
     "plan": "bbops.commands.infra",
     "apply": "bbops.commands.infra",
+    "copy": "bbops.commands.copy",
+    "verify": "bbops.commands.copy",
 }
 
 
