@@ -44,8 +44,15 @@ def open_local_backend(
     url: str | None = None,
     namespace: str | None = None,
     lock_timeout: float = 60.0,
+    plan: object | None = None,
 ) -> Backend:
-    """A ``Backend`` named ``local``. The server starts lazily, on the first branch operation."""
+    """A ``Backend`` named ``local``. The server starts lazily, on the first branch operation.
+
+    ``plan`` is accepted so a backend factory can hand every backend the plan
+    alike; the local backend needs nothing from it (branch names map to
+    databases on their own).
+    """
+    del plan
     home = ensure_home(home or state_home())
     server = LocalServer(home, url)
     branches = LocalBranches(

@@ -149,9 +149,7 @@ class Catalog:
         return _entry(row) if row else replace(entry)
 
     def delete(self, name: str) -> bool:
-        cur = self.conn.execute(
-            "DELETE FROM bbops_branches WHERE namespace = %s AND name = %s", (self.namespace, name)
-        )
+        cur = self.conn.execute("DELETE FROM bbops_branches WHERE namespace = %s AND name = %s", (self.namespace, name))
         return cur.rowcount > 0
 
     def sizes(self, databases: list[str]) -> dict[str, int]:

@@ -25,8 +25,7 @@ _IDLE_STATES = ("idle", "idle in transaction", "idle in transaction (aborted)")
 def terminate_sessions(conn: psycopg.Connection, database: str, *, idle_only: bool = True) -> int:
     """End other sessions connected to ``database``; how many were ended."""
     query = (
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-        " WHERE datname = %s AND pid <> pg_backend_pid()"
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
     )
     params: tuple = (database,)
     if idle_only:

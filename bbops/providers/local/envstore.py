@@ -40,7 +40,9 @@ def check_variable(var: EnvVar) -> EnvVar:
         raise UsageError(f"env var {var.key}: type {var.type!r} is not one of {', '.join(_TYPES)}")
     targets = tuple(sorted(set(var.targets)))
     if not targets or any(t not in TARGETS for t in targets):
-        raise UsageError(f"env var {var.key}: targets {list(var.targets)} must be a non-empty subset of {list(TARGETS)}")
+        raise UsageError(
+            f"env var {var.key}: targets {list(var.targets)} must be a non-empty subset of {list(TARGETS)}"
+        )
     if var.git_branch is not None and (not var.git_branch or targets != ("preview",)):
         raise UsageError(f"env var {var.key}: a git branch scope needs exactly the 'preview' target (as on Vercel)")
     return EnvVar(var.key, var.value, var.type, targets, var.git_branch, var.id)

@@ -34,9 +34,7 @@ def validate_name(name: object, *, what: str = "branch name") -> str:
     if len(name) > MAX_NAME:
         raise UsageError(f"{what} {name[:20]!r}... is {len(name)} characters long; at most {MAX_NAME} are allowed")
     if not _NAME.match(name) or name != name.rstrip():
-        raise UsageError(
-            f"{what} {name!r} is not allowed: no control characters and no leading or trailing whitespace"
-        )
+        raise UsageError(f"{what} {name!r} is not allowed: no control characters and no leading or trailing whitespace")
     return name
 
 
