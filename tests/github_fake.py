@@ -26,6 +26,8 @@ from typing import Any
 
 import httpx
 
+from tests import leakcheck
+
 API = "https://api.github.test"
 
 
@@ -60,6 +62,7 @@ class FakeGitHub:
     # -- the server ---------------------------------------------------------------------
 
     def _store(self, repo: str, number: int, body: str, user: str) -> dict[str, Any]:
+        leakcheck.record(f"PR comment on {repo}#{number}", body)
         self._next_id += 1
         cid = self._next_id
         comment = {
@@ -123,6 +126,7 @@ class FakeGitHub:
                 return self._error(404, "Not Found")
             if method == "PATCH":
                 comment["body"] = json.loads(request.content)["body"]
+                leakcheck.record(f"PR comment {comment['id']} (edited)", comment["body"])
                 comment["updated_at"] = "2026-11-26T08:00:00Z"
                 return httpx.Response(200, json=self._public(comment))
             if method == "DELETE":

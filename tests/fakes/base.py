@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from tests import leakcheck
+
 
 @dataclass
 class Fault:
@@ -44,7 +46,7 @@ class FakeServer:
     token: str
 
     def __init__(self, token: str) -> None:
-        self.token = token
+        self.token = leakcheck.remember(token)
         self.faults: list[Fault] = []
         self.requests: list[Seen] = []
 

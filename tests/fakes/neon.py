@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from tests import leakcheck
 from tests.fakes.base import FakeServer
 
 WORDS = ("aged", "bold", "calm", "dark", "eager", "fancy", "gentle", "hidden", "icy", "jolly")
@@ -84,7 +85,7 @@ class FakeNeon(FakeServer):
             branch["expires_at"] = expires_at
         self.branches[branch["id"]] = branch
         self.annotations[branch["id"]] = dict(annotations or {})
-        self.passwords[branch["id"]] = "npg_" + pysecrets.token_hex(8)
+        self.passwords[branch["id"]] = leakcheck.remember("npg_" + pysecrets.token_hex(8))
         if self.databases:
             self.databases.create(branch["id"], parent_id)
         if endpoint:
