@@ -30,6 +30,8 @@ COMMANDS = {
     "apply": "bbops.commands.infra",
     "copy": "bbops.commands.copy",
     "verify": "bbops.commands.copy",
+    "rollback": "bbops.commands.production",
+    "production": "bbops.commands.production",
 }
 
 

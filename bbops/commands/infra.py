@@ -10,6 +10,7 @@ import click
 from bbops import console, infra, infra_render
 from bbops.backends import open_backend
 from bbops.commands.options import backend_option, plan_option
+from bbops.commands.production import after_rollback_option, run_production_steps
 from bbops.errors import DifferencesFound, UsageError
 from bbops.plan import default_plan_path, load_plan
 
@@ -46,25 +47,27 @@ def plan_cmd(check: bool, fmt: str, plan_path: Path | None, backend: str) -> Non
 @click.command("apply")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required when not on a terminal).")
 @click.option("--dry-run", is_flag=True, help="Show the actions and change nothing.")
+@after_rollback_option
 @plan_option
 @backend_option
-def apply_cmd(auto_approve: bool, dry_run: bool, plan_path: Path | None, backend: str) -> None:
-    """Make the infrastructure match the plan: exactly the planned actions, in dependency order."""
+def apply_cmd(auto_approve: bool, dry_run: bool, after_rollback: bool, plan_path: Path | None, backend: str) -> None:
+    """Make the infrastructure match the plan, then run the pending production steps."""
     plan = load_plan(plan_path or default_plan_path())
     be = open_backend(backend, plan)
     try:
         actions = infra.plan_infra(be, plan)
         console.say(infra_render.text(actions))
         pending = [a for a in actions if a.pending]
-        if dry_run or not pending:
-            return
-        if not auto_approve:
-            if not sys.stdin.isatty():
-                raise UsageError("not on a terminal: pass --auto-approve to apply without a prompt")
-            if not click.confirm(f"Apply {len(pending)} change(s)?", default=False):
-                raise UsageError("not applied")
-        report = infra.apply_actions(be, plan, actions, log=lambda line: console.say(f"  {line}", stderr=True))
-        console.say(f"Applied {len(report.done)} change(s).")
+        if pending and not dry_run:
+            if not auto_approve:
+                if not sys.stdin.isatty():
+                    raise UsageError("not on a terminal: pass --auto-approve to apply without a prompt")
+                if not click.confirm(f"Apply {len(pending)} change(s)?", default=False):
+                    raise UsageError("not applied")
+            report = infra.apply_actions(be, plan, actions, log=lambda line: console.say(f"  {line}", stderr=True))
+            console.say(f"Applied {len(report.done)} change(s).")
+        # Then the production steps (they need the infrastructure, e.g. the production branch).
+        run_production_steps(be, plan, dry_run=dry_run, auto_approve=auto_approve, after_rollback=after_rollback)
     finally:
         be.close()
 

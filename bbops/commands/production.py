@@ -1,0 +1,164 @@
+"""`bbops rollback` and `bbops production apply|status`; `bbops apply` calls ``run_production_steps``.
+
+`bbops apply` (in ``commands/infra.py``) reconciles the infrastructure, then
+runs the pending production steps through ``run_production_steps``;
+`bbops production apply` runs only the steps. After a rollback, both refuse
+to run the undone steps again until the plan's steps change or
+``--after-rollback`` is passed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bbops import console
+from bbops.backends import open_backend
+from bbops.commands.options import backend_option, format_option, plan_option
+from bbops.errors import UsageError
+from bbops.plan import default_plan_path, load_plan
+from bbops.plan.model import Plan
+from bbops.production.history import History
+from bbops.production.pending import Recorded, plan_run
+from bbops.production.rollback import PARTS, RollbackFailed, RollbackReport, rollback
+from bbops.production.run import RunReport, apply_production
+from bbops.providers.base import Backend
+
+after_rollback_option = click.option(
+    "--after-rollback", is_flag=True,
+    help="Run production steps again that a rollback undid, although the plan's steps did not change.")
+
+
+def _log(line: str) -> None:
+    console.say(f"  {line}", stderr=True)
+
+
+def _print_run(report: RunReport, fmt: str = "text") -> None:
+    if fmt == "json":
+        console.emit_json(report.as_dict())
+        return
+    if report.restore_point:
+        verb = "taken" if report.restore_point_taken else ("would be taken" if report.dry_run else "reused")
+        console.say(f"Restore point {report.restore_point} {verb}.")
+    if not report.steps:
+        console.say(f"Production steps: nothing pending ({len(report.already_applied)} applied).")
+        return
+    console.table(["step", "kind", "outcome", "detail"], [[s.id, s.kind, s.status, s.detail] for s in report.steps])
+
+
+def run_production_steps(backend: Backend, plan: Plan, *, dry_run: bool, auto_approve: bool,
+                         after_rollback: bool, fmt: str = "text") -> RunReport:
+    """The production half of `bbops apply`: show what would run, confirm, run."""
+    if plan.production is None or not plan.production.steps:
+        return RunReport(branch="main", dry_run=dry_run)
+    preview = apply_production(backend, plan, dry_run=True, after_rollback=after_rollback, log=_log,
+                               summary=dry_run)
+    if dry_run or not preview.steps:
+        _print_run(preview, fmt)
+        return preview
+    if not auto_approve:
+        if not sys.stdin.isatty():
+            raise UsageError("not on a terminal: pass --auto-approve to run the production steps without a prompt")
+        _print_run(preview)
+        if not click.confirm(f"Run {len(preview.steps)} production step(s)?", default=False):
+            raise UsageError("not applied")
+    report = apply_production(backend, plan, after_rollback=after_rollback, log=_log)
+    _print_run(report, fmt)
+    return report
+
+
+@click.group("production")
+def production_group() -> None:
+    """The plan's production steps (also run by `bbops apply`)."""
+
+
+@production_group.command("apply")
+@click.option("--auto-approve", is_flag=True, help="Run without asking (required when not on a terminal).")
+@click.option("--dry-run", is_flag=True, help="Show the steps that would run and change nothing.")
+@after_rollback_option
+@plan_option
+@backend_option
+@format_option
+def production_apply_cmd(auto_approve, dry_run, after_rollback, plan_path, backend, fmt) -> None:
+    """Run the pending production steps once each, in order (no infrastructure changes)."""
+    plan = load_plan(plan_path or default_plan_path())
+    be = open_backend(backend, plan)
+    try:
+        run_production_steps(be, plan, dry_run=dry_run, auto_approve=auto_approve, after_rollback=after_rollback,
+                             fmt=fmt)
+    finally:
+        be.close()
+
+
+@production_group.command("status")
+@plan_option
+@backend_option
+@format_option
+def production_status_cmd(plan_path, backend, fmt) -> None:
+    """Each step's state in the production history: applied, failed, pending, or changed since applied."""
+    plan = load_plan(plan_path or default_plan_path())
+    if plan.production is None or plan.neon is None:
+        raise UsageError(f"{plan.file.name} has no production steps")
+    be = open_backend(backend, plan)
+    try:
+        url = be.branches.connection(plan.production.branch, database=plan.neon.database, role=plan.neon.role,
+                                     pooled=False).url
+        history = History(url)
+        attempts = history.latest_attempts() if history.exists() else {}
+        points = [r.name for r in history.restore_points()] if attempts else []
+    finally:
+        be.close()
+    planned = plan_run(plan, {k: Recorded(a.status, a.checksum, a.error) for k, a in attempts.items()})
+    drifted = {d.step_id for d in planned.drift}
+    rows = []
+    for step in plan.production.steps:
+        a = attempts.get(step.id)
+        state = "changed since applied" if step.id in drifted else (a.status if a else "pending")
+        rows.append({"id": step.id, "kind": step.kind, "state": state, "error": a.error if a else None,
+                     "finished_at": a.finished_at.isoformat() if a and a.finished_at else None})
+    if fmt == "json":
+        console.emit_json({"steps": rows, "restore_points": points})
+        return
+    console.table(["step", "kind", "state", "finished", "error"],
+                  [[r["id"], r["kind"], r["state"], r["finished_at"] or "", r["error"] or ""] for r in rows])
+    console.say(f"Restore points: {', '.join(points) or 'none'}")
+
+
+def _print_rollback(report: RollbackReport, fmt: str) -> None:
+    if fmt == "json":
+        console.emit_json(report.as_dict())
+        return
+    head = "Rollback (dry run)" if report.dry_run else "Rollback"
+    console.say(f"{head} of {report.branch} to {report.to}:")
+    for line in report.lines():
+        console.say(f"  {line}")
+
+
+@click.command("rollback")
+@click.option("--to", "to", required=True, metavar="RESTORE_POINT|TIMESTAMP|latest",
+              help="A restore point name, `latest`, or an ISO 8601 timestamp (backends with history only).")
+@click.option("--data", is_flag=True, help="Restore the production branch's data (the old state is kept).")
+@click.option("--env", "env", is_flag=True, help="Put back the env vars production steps changed.")
+@click.option("--deployment", is_flag=True, help="Make the previous production deployment serve again.")
+@click.option("--dry-run", is_flag=True, help="Say what each part would do; change nothing.")
+@plan_option
+@backend_option
+@format_option
+def rollback_cmd(to, data, env, deployment, dry_run, plan_path, backend, fmt) -> None:
+    """Put production back to a restore point: data, env vars, deployment (no part flag: all), then health check."""
+    plan = load_plan(plan_path or default_plan_path())
+    chosen = tuple(n for n, on in zip(PARTS, (data, env, deployment)) if on) or PARTS
+    be = open_backend(backend, plan)
+    try:
+        report = rollback(be, plan, to, parts=chosen, dry_run=dry_run, log=_log if fmt == "text" else lambda _: None)
+    except RollbackFailed as exc:
+        _print_rollback(exc.report, fmt)
+        raise
+    finally:
+        be.close()
+    _print_rollback(report, fmt)
+
+
+COMMANDS = [rollback_cmd, production_group]

@@ -1,0 +1,67 @@
+"""The HTTP health check: GET a URL until it answers as expected, within a time budget.
+
+Used by the ``check`` step and after a rollback. The transport is injectable
+(``httpx.MockTransport`` in tests) and so are the clock and the sleep, so a
+180-second budget is tested without waiting. The URL may be a ``${NAME}``
+reference; it is resolved at the moment of use, and only its redacted form is
+ever reported (health URLs sometimes carry a token).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from bbops import secrets
+from bbops.errors import MigrationError
+from bbops.plan.model import resolve_ref
+
+FIRST_DELAY = 1.0
+MAX_DELAY = 15.0
+
+
+@dataclass(frozen=True)
+class HealthResult:
+    url: str  # redacted
+    status: int | None
+    attempts: int
+    seconds: float
+
+
+@dataclass
+class HealthChecker:
+    transport: httpx.BaseTransport | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    request_timeout: float = 10.0
+
+    def check(self, url_ref: str, *, timeout_seconds: float = 120, expect_status: int | None = None,
+              what: str = "health check") -> HealthResult:
+        url = resolve_ref(url_ref, what=what) or ""
+        shown = secrets.redact_url(url)
+        start = self.clock()
+        deadline = start + timeout_seconds
+        delay, attempts, last = FIRST_DELAY, 0, "no answer"
+        status: int | None = None
+        with httpx.Client(transport=self.transport, timeout=self.request_timeout, follow_redirects=True) as client:
+            while True:
+                attempts += 1
+                try:
+                    status = client.get(url).status_code
+                    if (status == expect_status) if expect_status else 200 <= status < 300:
+                        return HealthResult(shown, status, attempts, round(self.clock() - start, 3))
+                    last = f"HTTP {status}"
+                except httpx.HTTPError as exc:
+                    status, last = None, f"{type(exc).__name__}: {secrets.scrub(str(exc)) or 'no detail'}"
+                remaining = deadline - self.clock()
+                if remaining <= 0:
+                    wanted = f"HTTP {expect_status}" if expect_status else "a 2xx answer"
+                    raise MigrationError(
+                        f"{what}: {shown} gave no {wanted} within {timeout_seconds:g}s "
+                        f"({attempts} attempt(s); last: {last})"
+                    )
+                self.sleep(min(delay, remaining))
+                delay = min(delay * 2, MAX_DELAY)

@@ -1,0 +1,232 @@
+"""The production history: schema ``bbops`` on the production branch's own database.
+
+What lives here, and why on that database: each step attempt (id, checksum of
+its definition, status, times, who ran it, the error), the restore points
+taken, what a rollback needs to undo env and deployment changes (previous env
+values, encrypted; the production deployment before a redeploy) and the
+rollbacks done. Keeping it next to the data means a branch restore rolls the
+history back *with* the data it describes, so "applied" never lies about the
+data; the flip side (see ``rollback``) is that a rollback reads what it needs
+before restoring and records itself after.
+
+Every call opens its own short autocommit connection: the local backend ends
+idle sessions on a database it copies or renames, and a long-held history
+connection would be cut in the middle of a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from bbops import pg, secrets
+from bbops.errors import MigrationError
+
+SCHEMA_SQL = """
+CREATE SCHEMA IF NOT EXISTS bbops;
+CREATE TABLE IF NOT EXISTS bbops.production_steps (
+    attempt bigserial PRIMARY KEY,
+    step_id text NOT NULL,
+    kind text NOT NULL,
+    checksum text NOT NULL,
+    status text NOT NULL CHECK (status IN ('running', 'applied', 'failed')),
+    started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at timestamptz,
+    run_id text, commit_sha text, actor text,
+    error text
+);
+CREATE TABLE IF NOT EXISTS bbops.restore_points (
+    name text PRIMARY KEY,
+    branch text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    run_id text, commit_sha text, actor text
+);
+CREATE TABLE IF NOT EXISTS bbops.undo_records (
+    id bigserial PRIMARY KEY,
+    restore_point text,
+    step_id text NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('env', 'deployment')),
+    target text NOT NULL,
+    key text, git_branch text, env_type text, env_targets text,
+    state text NOT NULL CHECK (state IN ('present', 'absent', 'unreadable', 'deployment')),
+    sealed_value text,
+    deployment_id text,
+    recorded_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS bbops.rollbacks (
+    id bigserial PRIMARY KEY,
+    restore_point text NOT NULL,
+    parts text NOT NULL,
+    steps_checksum text NOT NULL,
+    done_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    run_id text, commit_sha text, actor text,
+    cleared_at timestamptz
+);
+"""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Who runs this and for which commit (from GitHub Actions when there)."""
+
+    run_id: str | None = None
+    commit: str | None = None
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    step_id: str
+    kind: str
+    checksum: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RestorePointRecord:
+    name: str
+    branch: str
+    created_at: datetime
+    commit: str | None
+
+
+@dataclass(frozen=True)
+class UndoRecord:
+    step_id: str
+    kind: str  # env | deployment
+    target: str
+    key: str | None
+    git_branch: str | None
+    env_type: str | None
+    env_targets: str | None  # the previous variable's targets, comma-separated
+    state: str  # present | absent | unreadable | deployment
+    sealed_value: str | None  # Fernet token of the previous value (present only)
+    deployment_id: str | None
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class RollbackRecord:
+    id: int
+    restore_point: str
+    parts: str
+    steps_checksum: str
+    done_at: datetime
+    cleared: bool
+
+
+class History:
+    """Reads and writes the history on one database URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @contextmanager
+    def _conn(self) -> Iterator[psycopg.Connection]:
+        with pg.connection(self.url, autocommit=True, application_name="bbops production history") as conn:
+            try:
+                yield conn
+            except psycopg.Error as exc:
+                raise MigrationError(f"production history query failed: {secrets.scrub(str(exc)).strip()}") from None
+
+    def ensure(self) -> None:
+        with self._conn() as conn:
+            conn.execute(SCHEMA_SQL)
+
+    def exists(self) -> bool:
+        with self._conn() as conn:
+            return conn.execute("SELECT to_regclass('bbops.production_steps') IS NOT NULL").fetchone()[0]
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def latest_attempts(self) -> dict[str, Attempt]:
+        """The newest attempt of every step id."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT ON (step_id) step_id, kind, checksum, status, started_at, finished_at, error "
+                "FROM bbops.production_steps ORDER BY step_id, attempt DESC"
+            ).fetchall()
+        return {r[0]: Attempt(*r) for r in rows}
+
+    def start(self, step_id: str, kind: str, checksum: str, run: RunInfo) -> int:
+        with self._conn() as conn:
+            return conn.execute(
+                "INSERT INTO bbops.production_steps (step_id, kind, checksum, status, run_id, commit_sha, actor) "
+                "VALUES (%s, %s, %s, 'running', %s, %s, %s) RETURNING attempt",
+                (step_id, kind, checksum, run.run_id, run.commit, run.actor),
+            ).fetchone()[0]
+
+    def finish(self, attempt: int, *, error: str | None = None) -> None:
+        with self._conn() as conn:
+            conn.execute(
+                "UPDATE bbops.production_steps SET status = %s, finished_at = clock_timestamp(), error = %s "
+                "WHERE attempt = %s",
+                ("failed" if error is not None else "applied", secrets.scrub(error) if error else None, attempt),
+            )
+
+    # -- restore points and undo records -----------------------------------------------
+
+    def add_restore_point(self, name: str, branch: str, run: RunInfo) -> None:
+        with self._conn() as conn:
+            conn.execute(
+                "INSERT INTO bbops.restore_points (name, branch, run_id, commit_sha, actor) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING",
+                (name, branch, run.run_id, run.commit, run.actor),
+            )
+
+    def restore_points(self) -> list[RestorePointRecord]:
+        """Oldest first."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT name, branch, created_at, commit_sha FROM bbops.restore_points ORDER BY created_at, name"
+            ).fetchall()
+        return [RestorePointRecord(*r) for r in rows]
+
+    def add_undo(self, record: UndoRecord, restore_point: str | None) -> None:
+        with self._conn() as conn:
+            conn.execute(
+                "INSERT INTO bbops.undo_records (restore_point, step_id, kind, target, key, git_branch, env_type, "
+                "env_targets, state, sealed_value, deployment_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (restore_point, record.step_id, record.kind, record.target, record.key, record.git_branch,
+                 record.env_type, record.env_targets, record.state, record.sealed_value, record.deployment_id),
+            )
+
+    def undo_records(self, since: datetime) -> list[UndoRecord]:
+        """Records made at or after ``since``, oldest first."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT step_id, kind, target, key, git_branch, env_type, env_targets, state, sealed_value, deployment_id, "
+                "recorded_at FROM bbops.undo_records WHERE recorded_at >= %s ORDER BY recorded_at, id",
+                (since,),
+            ).fetchall()
+        return [UndoRecord(*r) for r in rows]
+
+    # -- rollbacks -------------------------------------------------------------------------
+
+    def add_rollback(self, restore_point: str, parts: list[str], steps_checksum: str, run: RunInfo) -> None:
+        with self._conn() as conn:
+            conn.execute(
+                "INSERT INTO bbops.rollbacks (restore_point, parts, steps_checksum, run_id, commit_sha, actor) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (restore_point, ",".join(parts), steps_checksum, run.run_id, run.commit, run.actor),
+            )
+
+    def outstanding_rollback(self) -> RollbackRecord | None:
+        """The newest rollback not yet acknowledged by an apply."""
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT id, restore_point, parts, steps_checksum, done_at, cleared_at IS NOT NULL "
+                "FROM bbops.rollbacks WHERE cleared_at IS NULL ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        return RollbackRecord(*row) if row else None
+
+    def clear_rollbacks(self) -> None:
+        with self._conn() as conn:
+            conn.execute("UPDATE bbops.rollbacks SET cleared_at = clock_timestamp() WHERE cleared_at IS NULL")

@@ -1,0 +1,243 @@
+"""``bbops rollback``: put production's data, env vars and deployment back to a restore point.
+
+The history lives on the production database, so restoring the data also
+rolls the history back. Hence the order: everything the later parts need (the
+recorded env values and deployment ids made since the restore point) is read
+*before* the data restore; the rollback itself (and those records, so a later
+rollback can still use them) is written *after* it, into the restored history.
+That record is what makes the next ``apply`` refuse to re-run the undone steps
+until the plan's steps change or ``--after-rollback`` is given.
+
+Parts run in order data -> env -> deployment -> health check. The first part
+that fails stops the rollback: the parts after it are not attempted, and the
+report says for each part whether it was done, failed (and how), or not
+attempted, so the operator knows exactly what state production is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from bbops import pg, secrets
+from bbops.errors import BBopsError, MigrationError, UsageError
+from bbops.locks import advisory_lock
+from bbops.plan.model import Plan
+from bbops.production import restore
+from bbops.production.health import HealthChecker
+from bbops.production.history import History, RunInfo, UndoRecord
+from bbops.production.pending import steps_checksum
+from bbops.production.run import LOCK_TIMEOUT, _lock_url, run_info_from_env
+from bbops.providers.base import Backend, EnvVar
+from bbops.secretbox import SecretBox, open_box
+
+PARTS = ("data", "env", "deployment")
+
+
+@dataclass
+class PartReport:
+    name: str
+    status: str = "not attempted"  # done | would do | nothing to do | failed | not attempted
+    actions: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class RollbackReport:
+    to: str
+    branch: str
+    dry_run: bool
+    parts: list[PartReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.status == "failed" for p in self.parts)
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "ok": self.ok}
+
+    def lines(self) -> list[str]:
+        out = []
+        for p in self.parts:
+            head = f"{p.name}: {p.status}" + (f": {p.error}" if p.error else "")
+            out.append(head)
+            out += [f"  - {a}" for a in p.actions]
+        return out
+
+
+@dataclass(frozen=True)
+class _Target:
+    label: str
+    point: str | datetime
+    since: datetime
+
+
+def _resolve(backend: Backend, history: History, to: str) -> _Target:
+    when = restore.parse_timestamp(to)
+    if when is not None:
+        return _Target(when.isoformat(), when, when)
+    recorded = history.restore_points()
+    if to == "latest":
+        provider = restore.points(backend)
+        usable = [r for r in recorded if provider.get_snapshot(r.name) is not None]
+        if not usable:
+            raise UsageError("no restore point recorded in the production history")
+        return _Target(usable[-1].name, usable[-1].name, usable[-1].created_at)
+    found = next((r for r in recorded if r.name == to), None)
+    if found is None:
+        names = ", ".join(r.name for r in recorded[-5:]) or "none"
+        raise UsageError(f"no restore point {to!r} in the production history (latest: {names})")
+    return _Target(found.name, found.name, found.created_at)
+
+
+def _env_plan(records: list[UndoRecord]) -> list[UndoRecord]:
+    """The first record of each variable since the point: its value before the first change."""
+    first: dict[tuple[str, str, str | None], UndoRecord] = {}
+    for r in records:
+        if r.kind == "env" and r.key:
+            first.setdefault((r.target, r.key, r.git_branch), r)
+    return list(first.values())
+
+
+def rollback(
+    backend: Backend,
+    plan: Plan,
+    to: str,
+    *,
+    parts: tuple[str, ...] = PARTS,
+    dry_run: bool = False,
+    run: RunInfo | None = None,
+    health: HealthChecker | None = None,
+    box: SecretBox | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> RollbackReport:
+    production = plan.production
+    if production is None or plan.neon is None:
+        raise UsageError(f"{plan.file.name} has no `production:` and `neon:` sections to roll back")
+    run = run or run_info_from_env()
+    url = backend.branches.connection(production.branch, database=plan.neon.database, role=plan.neon.role,
+                                      pooled=False).url
+    history = History(url)
+    if not history.exists():
+        raise UsageError(f"branch {production.branch} has no production history: nothing was applied there")
+    report = RollbackReport(to=to, branch=production.branch, dry_run=dry_run)
+    with pg.connection(_lock_url(backend, url), autocommit=True, application_name="bbops rollback") as lock_conn:
+        with advisory_lock(lock_conn, f"bbops production {production.branch}", timeout=LOCK_TIMEOUT,
+                           purpose="rollback"):
+            target = _resolve(backend, history, to)
+            report.to = target.label
+            # Read everything now: the data restore below rolls these tables back.
+            undo = history.undo_records(target.since)
+            env_plan = _env_plan(undo) if "env" in parts else []
+            if any(r.state == "present" for r in env_plan):
+                box = box or open_box(backend.name, create=False)
+            deployment = next((r for r in undo if r.kind == "deployment"), None)
+            steps = [("data", lambda p: _data(backend, production.branch, target, p, dry_run)),
+                     ("env", lambda p: _env(backend, env_plan, box, p, dry_run)),
+                     ("deployment", lambda p: _deployment(backend, deployment, p, dry_run))]
+            chosen = [(n, f) for n, f in steps if n in parts]
+            if production.health_check:
+                checker = health or HealthChecker()
+                chosen.append(("health", lambda p: _health(checker, production.health_check, p, dry_run)))
+            report.parts = [PartReport(n) for n, _ in chosen]
+            try:
+                for (name, action), part in zip(chosen, report.parts):
+                    log(f"rollback {name}")
+                    try:
+                        action(part)
+                    except (BBopsError, OSError) as exc:
+                        part.status, part.error = "failed", secrets.scrub(str(exc)).strip()
+                        break
+            finally:
+                done = [p.name for p in report.parts if p.status == "done"]
+                if done and not dry_run:
+                    history.ensure()
+                    if "data" in done:
+                        for r in undo:  # the restore removed them; a later rollback may need them again
+                            history.add_undo(r, None)
+                    history.add_rollback(target.label, done, steps_checksum(production), run)
+    if not report.ok:
+        failed = next(p for p in report.parts if p.status == "failed")
+        raise RollbackFailed(report, f"rollback part {failed.name} failed: {failed.error}")
+    return report
+
+
+class RollbackFailed(MigrationError):
+    """A part failed; carries the report of what was done and what was not."""
+
+    def __init__(self, report: RollbackReport, message: str) -> None:
+        done = [p.name for p in report.parts if p.status == "done"]
+        skipped = [p.name for p in report.parts if p.status == "not attempted"]
+        state = f"done: {', '.join(done) or 'nothing'}; not attempted: {', '.join(skipped) or 'nothing'}"
+        super().__init__(f"{message} ({state})", hint="fix the cause, then roll back the remaining parts "
+                                                      "with --data/--env/--deployment")
+        self.report = report
+
+
+def _data(backend: Backend, branch: str, target: _Target, part: PartReport, dry_run: bool) -> None:
+    keep = restore.preserve_name(branch)
+    part.actions.append(f"restore branch {branch} to {target.label}; keep the replaced state as {keep}")
+    if dry_run:
+        part.status = "would do"
+        return
+    restore.restore_data(backend, branch, target.point, keep)
+    part.status = "done"
+
+
+def _env(backend: Backend, records: list[UndoRecord], box: SecretBox | None, part: PartReport, dry_run: bool) -> None:
+    if not records:
+        part.status = "nothing to do"
+        part.actions.append("no env var was changed since the restore point")
+        return
+    unreadable = [r.key for r in records if r.state == "unreadable"]
+    if unreadable:  # refuse before changing any of them
+        raise MigrationError(f"the previous values of {', '.join(map(str, unreadable))} were sensitive and never "
+                             "readable; set them by hand (no env var was changed)")
+    put, drop = [], []
+    for r in records:
+        if r.state == "present":
+            assert box is not None and r.sealed_value is not None
+            targets = tuple((r.env_targets or r.target).split(","))
+            put.append(EnvVar(str(r.key), box.decrypt(r.sealed_value), r.env_type or "encrypted",  # type: ignore[arg-type]
+                              targets, r.git_branch))
+            part.actions.append(f"{r.target}: put back the previous value of {r.key}")
+        else:
+            drop.append(r)
+            part.actions.append(f"{r.target}: delete {r.key} (it did not exist before)")
+    if dry_run:
+        part.status = "would do"
+        return
+    if put:
+        backend.env.upsert_env(put)
+    for r in drop:
+        current = [v for v in backend.env.list_env(target=r.target)
+                   if v.key == r.key and v.git_branch == r.git_branch]
+        if current:
+            backend.env.delete_env(current)
+    part.status = "done"
+
+
+def _deployment(backend: Backend, record: UndoRecord | None, part: PartReport, dry_run: bool) -> None:
+    if record is None or not record.deployment_id:
+        part.status = "nothing to do"
+        part.actions.append("no production redeploy was recorded since the restore point")
+        return
+    if backend.deployments is None:
+        raise MigrationError(f"the {backend.name} backend has no deployments")
+    part.actions.append(f"make {record.deployment_id} serve production again")
+    if dry_run:
+        part.status = "would do"
+        return
+    backend.deployments.rollback(record.deployment_id)
+    part.status = "done"
+
+
+def _health(checker: HealthChecker, url: str, part: PartReport, dry_run: bool) -> None:
+    part.actions.append("check the production health URL")
+    if dry_run:
+        part.status = "would do"
+        return
+    result = checker.check(url, what="health check after rollback")
+    part.actions.append(f"{result.url} answered {result.status}")
+    part.status = "done"

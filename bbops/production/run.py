@@ -1,0 +1,191 @@
+"""``apply`` for the production steps: plan (pure, ``pending``), then run under a lock.
+
+Order of a run, and why:
+
+1. one advisory lock per production branch, so two runs never overlap (on the
+   local backend it is held on the server's maintenance database, because
+   taking a restore point ends idle sessions on the production database);
+2. the history is read and the pending steps computed; an applied step whose
+   definition changed is drift and stops everything (exit 1) before any change;
+3. an unacknowledged rollback stops the run (exit 2) while the plan's steps are
+   the ones that were rolled back, unless ``after_rollback`` says to run them again;
+4. the encryption key for previous env values is checked before any change;
+5. a restore point before the first step that changes data or env vars;
+6. each step is recorded ``running`` then ``applied`` or ``failed``; a failure
+   stops the run (exit 5) and the next run starts from that step (a copy resumes).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import psycopg
+
+from bbops import gha, pg, secrets
+from bbops.errors import BBopsError, DifferencesFound, MigrationError, UsageError
+from bbops.locks import advisory_lock
+from bbops.plan.model import Plan
+from bbops.production import restore
+from bbops.production.health import HealthChecker
+from bbops.production.history import History, RunInfo
+from bbops.production.pending import Recorded, first_mutating, pending_steps, plan_run, steps_checksum
+from bbops.production.steps import StepContext, run_step
+from bbops.providers.base import Backend
+from bbops.secretbox import SecretBox, open_box
+
+__all__ = ["RunReport", "apply_production", "pending_steps", "run_info_from_env"]
+LOCK_TIMEOUT = 120.0
+
+
+def run_info_from_env(environ: dict[str, str] | None = None) -> RunInfo:
+    env = os.environ if environ is None else environ
+    return RunInfo(env.get("GITHUB_RUN_ID") or None, env.get("GITHUB_SHA") or None,
+                   env.get("GITHUB_ACTOR") or env.get("USER") or None)
+
+
+@dataclass
+class StepOutcome:
+    id: str
+    kind: str
+    status: str  # applied | would run | failed
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class RunReport:
+    branch: str
+    dry_run: bool
+    already_applied: list[str] = field(default_factory=list)
+    restore_point: str | None = None
+    restore_point_taken: bool = False
+    steps: list[StepOutcome] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def markdown(self) -> str:
+        head = "### Production steps" + (" (dry run)" if self.dry_run else "")
+        rows = "\n".join(f"| `{s.id}` | {s.kind} | {s.status} | {s.detail} |" for s in self.steps)
+        point = f"Restore point: `{self.restore_point}`\n\n" if self.restore_point else ""
+        body = f"| step | kind | outcome | detail |\n|---|---|---|---|\n{rows}\n" if self.steps else "Nothing pending.\n"
+        return f"{head}\n\n{point}{body}"
+
+
+def _lock_url(backend: Backend, production_url: str) -> str:
+    admin = getattr(backend.branches, "admin_url", None)
+    return (admin() if callable(admin) else admin) if admin else production_url
+
+
+def apply_production(
+    backend: Backend,
+    plan: Plan,
+    *,
+    dry_run: bool = False,
+    after_rollback: bool = False,
+    run: RunInfo | None = None,
+    health: HealthChecker | None = None,
+    box: SecretBox | None = None,
+    log: Callable[[str], None] = lambda _: None,
+    lock_timeout: float = LOCK_TIMEOUT,
+    summary: bool = True,
+) -> RunReport:
+    """Run the pending production steps (see the module docstring for the order of things)."""
+    production = plan.production
+    if production is None or not production.steps:
+        return RunReport(branch=production.branch if production else "main", dry_run=dry_run)
+    if plan.neon is None:
+        raise UsageError(f"{plan.file.name} has production steps but no `neon:` section (database and role)")
+    run = run or run_info_from_env()
+    url = backend.branches.connection(production.branch, database=plan.neon.database, role=plan.neon.role,
+                                      pooled=False).url
+    history = History(url)
+    report = RunReport(branch=production.branch, dry_run=dry_run)
+    with pg.connection(_lock_url(backend, url), autocommit=True, application_name="bbops production") as lock_conn:
+        with advisory_lock(lock_conn, f"bbops production {production.branch}", timeout=lock_timeout,
+                           purpose="production apply"):
+            try:
+                _run(backend, plan, history, report, dry_run=dry_run, after_rollback=after_rollback, run=run,
+                     health=health or HealthChecker(), box=box, log=log)
+            finally:
+                if summary:
+                    gha.append_summary(report.markdown())
+    return report
+
+
+def _run(backend: Backend, plan: Plan, history: History, report: RunReport, *, dry_run: bool,
+         after_rollback: bool, run: RunInfo, health: HealthChecker, box: SecretBox | None,
+         log: Callable[[str], None]) -> None:
+    production = plan.production
+    assert production is not None
+    known = history.exists()
+    recorded = {k: Recorded(a.status, a.checksum, a.error) for k, a in history.latest_attempts().items()} \
+        if known else {}
+    planned = plan_run(plan, recorded)
+    report.already_applied = planned.applied
+    if planned.drift:
+        names = ", ".join(d.step_id for d in planned.drift)
+        raise DifferencesFound(
+            f"applied step(s) changed since they ran: {names}; nothing was run",
+            hint="an applied step never runs again: put the change in a new step with a new id",
+        )
+    pending = planned.pending
+    outstanding = history.outstanding_rollback() if known else None
+    if outstanding and pending and not after_rollback and outstanding.steps_checksum == steps_checksum(production):
+        raise UsageError(
+            f"production was rolled back to {outstanding.restore_point} ({outstanding.parts}) at "
+            f"{outstanding.done_at:%Y-%m-%d %H:%M:%S %Z}; the steps it undid would run again: "
+            + ", ".join(p.step.id for p in pending),
+            hint="change the plan's steps (fix what failed), or pass --after-rollback to run them again as they are",
+        )
+    mutating_at = first_mutating(pending)
+    point = restore.point_name(run.commit) if production.restore_point and mutating_at is not None else None
+    report.restore_point = point
+    if dry_run:
+        report.steps = [StepOutcome(p.step.id, p.step.kind, "would run", p.reason + (", resumes" if p.resume else ""))
+                        for p in pending]
+        return
+    if not pending:
+        return
+    needs_box = any(p.step.kind == "env" for p in pending)
+    sealed = box or (open_box(backend.name) if needs_box else None)  # fails before any change if no key
+    history.ensure()
+    if outstanding:
+        history.clear_rollbacks()
+    ctx = StepContext(backend, plan, history, lambda: _require(sealed), health, None, log)
+    for index, p in enumerate(pending):
+        if index == mutating_at and point:
+            history.add_restore_point(point, production.branch, run)
+            _, report.restore_point_taken = restore.take(backend, production.branch, point, commit=run.commit)
+            log(f"restore point {point} {'taken' if report.restore_point_taken else 'already there (re-run)'}")
+            ctx.restore_point = point
+        log(f"step {p.step.id} ({p.step.kind}): {p.reason}{', resuming' if p.resume else ''}")
+        started = time.monotonic()
+        attempt = history.start(p.step.id, p.step.kind, p.checksum, run)
+        outcome = StepOutcome(p.step.id, p.step.kind, "failed")
+        report.steps.append(outcome)
+        try:
+            outcome.detail = run_step(ctx, p)
+        except (BBopsError, psycopg.Error, OSError) as exc:
+            message = secrets.scrub(str(exc)).strip() or type(exc).__name__
+            outcome.detail, outcome.seconds = message, round(time.monotonic() - started, 3)
+            history.finish(attempt, error=message)
+            raise MigrationError(
+                f"step {p.step.id} ({p.step.kind}) failed: {message}",
+                hint="fix the cause and run apply again: it starts from this step",
+            ) from None
+        except KeyboardInterrupt:
+            history.finish(attempt, error="interrupted")
+            raise
+        history.finish(attempt)
+        outcome.status, outcome.seconds = "applied", round(time.monotonic() - started, 3)
+        log(f"step {p.step.id}: {outcome.detail}")
+
+
+def _require(box: SecretBox | None) -> SecretBox:
+    if box is None:  # unreachable: the box is opened whenever an env step is pending
+        raise UsageError("no key to seal previous env values")
+    return box

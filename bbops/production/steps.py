@@ -1,0 +1,169 @@
+"""One small executor per production step kind; each calls an existing engine.
+
+``migrations`` -> the Drizzle runner, ``copy`` -> the copy engine, ``verify``
+-> the verifier, ``env``/``redeploy`` -> the backend's providers, ``check`` ->
+the health checker. Before an ``env`` step changes a variable, its previous
+value (sealed with the ``SecretBox``; "absent" when there was none) goes to
+the history; before a production ``redeploy``, the deployment serving
+production. Executors raise on failure and return one line saying what they did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from bbops import pg, secrets
+from bbops.errors import MigrationError
+from bbops.migrate.runner import migrate_up
+from bbops.migrate.statements import Statement, split_statements
+from bbops.plan.model import Plan, Step, env_sources, resolve_ref
+from bbops.production.health import HealthChecker
+from bbops.production.history import History, UndoRecord
+from bbops.production.pending import PendingStep
+from bbops.providers.base import Backend, EnvVar
+from bbops.secretbox import SecretBox
+
+
+@dataclass
+class StepContext:
+    backend: Backend
+    plan: Plan
+    history: History
+    box: Callable[[], SecretBox]
+    health: HealthChecker = field(default_factory=HealthChecker)
+    restore_point: str | None = None
+    log: Callable[[str], None] = lambda _: None
+
+    def branch_of(self, step: Step) -> str:
+        assert self.plan.production is not None
+        return step.get("branch") or self.plan.production.branch
+
+    def url(self, branch: str, *, pooled: bool = False) -> str:
+        assert self.plan.neon is not None
+        return self.backend.branches.connection(
+            branch, database=self.plan.neon.database, role=self.plan.neon.role, pooled=pooled
+        ).url
+
+
+def _migrations(ctx: StepContext, p: PendingStep) -> str:
+    report = migrate_up(ctx.url(ctx.branch_of(p.step)), p.step.path("dir"), on_event=ctx.log)
+    return f"{len(report.applied)} migration(s) applied" if report.applied else "no migration pending"
+
+
+def _sql(ctx: StepContext, p: PendingStep) -> str:
+    path = p.step.path("file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MigrationError(f"cannot read {path.name}: {exc.strerror}") from None
+    in_transaction = p.step.get("transaction", True)
+    url = ctx.url(ctx.branch_of(p.step))
+    with pg.connection(url, autocommit=not in_transaction, application_name="bbops sql step") as conn:
+        if in_transaction:
+            conn.execute(text)  # no parameters: sent as one simple query, all or nothing
+            conn.commit()
+            return f"{path.name} applied in one transaction"
+        statements = split_statements(Statement(1, text, 1), 1)
+        for stmt in statements:
+            ctx.log(f"{path.name}:{stmt.line}: statement {stmt.number}")
+            try:
+                conn.execute(stmt.sql)
+            except Exception as exc:
+                raise MigrationError(f"{path.name} line {stmt.line}: {secrets.scrub(str(exc)).strip()}") from None
+    return f"{path.name}: {len(statements)} statement(s) outside a transaction"
+
+
+def _source(step: Step) -> str:
+    url = resolve_ref(step.get("source"), what=f"step {step.id} source") or ""
+    secrets.register_url(url)
+    return url
+
+
+def _copy(ctx: StepContext, p: PendingStep) -> str:
+    from bbops.migrate.copy import copy_database
+
+    step = p.step
+    report = copy_database(
+        _source(step), ctx.url(ctx.branch_of(step)), tables=tuple(step.get("tables") or ()),
+        jobs=int(step.get("jobs", 2)), data_only=bool(step.get("data_only", True)), resume=p.resume,
+    )
+    rows = getattr(report, "rows", None)
+    return f"copied{' ' + str(rows) + ' row(s)' if isinstance(rows, int) else ''}{' (resumed)' if p.resume else ''}"
+
+
+def _verify(ctx: StepContext, p: PendingStep) -> str:
+    from bbops.migrate.verify import verify_databases
+
+    step = p.step
+    report = verify_databases(_source(step), ctx.url(ctx.branch_of(step)), checksums=bool(step.get("checksums", True)))
+    if not report.ok:
+        found = [f"{d.table}: {d.kind}: {d.detail}" for d in report.differences]
+        more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+        raise MigrationError(f"verification found {len(found)} difference(s): {'; '.join(found[:5])}{more}")
+    return "source and branch match"
+
+
+def _env(ctx: StepContext, p: PendingStep) -> str:
+    step, target = p.step, p.step.get("target")
+    branch = ctx.branch_of(step)
+    wanted: list[EnvVar] = []
+    for source in env_sources(step.get("env") or {}):
+        if source.connection:
+            value = ctx.url(branch, pooled=source.connection == "pooled")
+        else:
+            value = resolve_ref(source.value, what=f"step {step.id} env {source.key}") or ""
+        secrets.register(value)
+        wanted.append(EnvVar(source.key, value, source.type, (target,), None))  # type: ignore[arg-type]
+    current = {v.key: v for v in ctx.backend.env.list_env(target=target) if v.git_branch is None}
+    box = ctx.box()
+    for var in wanted:  # every previous value is recorded before anything changes
+        prev = current.get(var.key)
+        state, sealed = "absent", None
+        if prev is not None and prev.value == "" and prev.type == "sensitive":
+            state = "unreadable"  # Vercel never returns sensitive values; rollback will say so
+            ctx.log(f"warning: the previous value of {var.key} is sensitive and cannot be read back")
+        elif prev is not None:
+            state, sealed = "present", box.encrypt(prev.value)
+        ctx.history.add_undo(UndoRecord(
+            step.id, "env", target, var.key, None, prev.type if prev else None,
+            ",".join(prev.targets) if prev else None, state, sealed, None, datetime.now(timezone.utc),
+        ), ctx.restore_point)
+    ctx.backend.env.upsert_env(wanted)
+    return f"{target}: set {', '.join(v.key for v in wanted)} from branch {branch}"
+
+
+def _redeploy(ctx: StepContext, p: PendingStep) -> str:
+    target = p.step.get("target")
+    deployments = ctx.backend.deployments
+    if deployments is None:
+        raise MigrationError(f"the {ctx.backend.name} backend has no deployments to redeploy")
+    if target == "production":
+        before = deployments.current_production()
+        ctx.history.add_undo(UndoRecord(p.step.id, "deployment", target, None, None, None, None, "deployment",
+                                        None, before, datetime.now(timezone.utc)), ctx.restore_point)
+    new = deployments.redeploy(target=target)
+    if new is None:
+        raise MigrationError(f"there is no {target} deployment to redeploy")
+    return f"{target} redeployed as {new}"
+
+
+def _check(ctx: StepContext, p: PendingStep) -> str:
+    step = p.step
+    result = ctx.health.check(step.get("url"), timeout_seconds=float(step.get("timeout_seconds", 120)),
+                              expect_status=step.get("expect_status"), what=f"step {step.id}")
+    return f"{result.url} answered {result.status} after {result.attempts} attempt(s)"
+
+
+EXECUTORS: dict[str, Callable[[StepContext, PendingStep], str]] = {
+    "migrations": _migrations, "sql": _sql, "copy": _copy, "verify": _verify,
+    "env": _env, "redeploy": _redeploy, "check": _check,
+}
+
+
+def run_step(ctx: StepContext, pending: PendingStep) -> str:
+    executor = EXECUTORS.get(pending.step.kind)
+    if executor is None:
+        raise MigrationError(f"step {pending.step.id}: unknown kind {pending.step.kind!r}")
+    return executor(ctx, pending)
