@@ -85,7 +85,9 @@ def clear() -> None:
 
 
 # scheme://user:password@  -- the password part is whatever lies between ':' and '@'.
-_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:)(?!\*\*\*@)[^@\s/]+@")
+# The lookbehind starts a scheme only where a run of letters begins: without it a long
+# run of letters (a base64 blob in a plan output) is rescanned from every position, O(n^2).
+_URL_PASSWORD = re.compile(r"(?<![a-zA-Z])([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:)(?!\*\*\*@)[^@\s/]+@")
 
 
 def url_password(url: str) -> str | None:
