@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from bbops.errors import ProviderError, UsageError
 from bbops.plan.model import Plan, resolve_ref
-from bbops.providers.base import Backend, EnvVar, InfraProvider
+from bbops.providers.base import Backend, EnvVar, InfraProvider, fingerprint
 from bbops.reconcile import (
     Action,
     Desired,
@@ -104,10 +104,9 @@ def observe(backend: Backend, plan: Plan, desired: Desired) -> Observed:
 
 def plan_infra(backend: Backend, plan: Plan) -> list[Action]:
     desired = desired_state(plan)
-    fingerprint = None
-    if hasattr(backend.env, "fingerprint_of"):
-        from bbops.providers.vercel import fingerprint
-    return diff(desired, observe(backend, plan, desired), fingerprint=fingerprint)
+    # Values a provider never returns are compared through the fingerprint bbops stored.
+    compare = fingerprint if hasattr(backend.env, "fingerprint_of") else None
+    return diff(desired, observe(backend, plan, desired), fingerprint=compare)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from bbops.errors import UsageError
 from bbops.locks import advisory_lock
 from bbops.migrate.runner import migrate_up
 from bbops.plan.model import Plan, Preview, resolve_ref
-from bbops.providers.base import Backend, Branch, EnvVar
+from bbops.providers.base import Backend, Branch, EnvVar, env_value_matches
 from bbops.scrub import scrub
 from bbops.seed import run_seeds
 
@@ -254,7 +254,10 @@ def _hand_out_env(backend: Backend, plan: Plan, branch: str, git_branch: str | N
     if not wanted:
         return [], None
     current = {v.scope(): v for v in backend.env.list_env(target="preview", git_branch=git_branch)}
-    changed = [v for v in wanted if (c := current.get(v.scope())) is None or c.value != v.value or c.type != v.type]
+    changed = [
+        v for v in wanted
+        if (c := current.get(v.scope())) is None or c.type != v.type or not env_value_matches(backend.env, c, v.value)
+    ]
     if changed:
         backend.env.upsert_env(changed)
     redeployed = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bbops.providers.base import Branch, Endpoint, ProjectSettings
-from bbops.providers.vercel import fingerprint
+from bbops.providers.base import fingerprint
 from bbops.reconcile import (
     MASK,
     Desired,

@@ -7,7 +7,8 @@ import pytest
 from bbops import secrets
 from bbops.errors import ProviderError, UsageError
 from bbops.providers.base import DeploymentProvider, EnvProvider, EnvVar
-from bbops.providers.vercel import VercelProject, fingerprint
+from bbops.providers.base import fingerprint
+from bbops.providers.vercel import VercelProject
 from tests.fakes.plugin import CloudFakes
 
 ENV = r"/v10/projects/[^/]+/env"

@@ -11,6 +11,7 @@ provider ids: the cloud implementation maps names to ids itself.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -116,6 +117,26 @@ class BranchProvider(Protocol):
     def connection(self, name: str, *, database: str, role: str, pooled: bool = True) -> Connection:
         """Credentials for ``database`` as ``role`` on ``name``, fetched per branch."""
         ...
+
+
+FINGERPRINT_PREFIX = "bbops:sha256:"
+
+
+def fingerprint(value: str) -> str:
+    """A short digest of a value, stored beside it (Vercel: the variable's comment) to detect changes."""
+    return FINGERPRINT_PREFIX + hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def env_value_matches(provider: object, current: EnvVar, value: str) -> bool:
+    """Whether ``current`` already holds ``value``.
+
+    A provider that never returns some values (Vercel's ``sensitive`` type) offers
+    ``fingerprint_of``: then the fingerprint bbops stored when writing decides.
+    """
+    fingerprint_of = getattr(provider, "fingerprint_of", None)
+    if current.value or fingerprint_of is None:
+        return current.value == value
+    return fingerprint_of(current) == fingerprint(value)
 
 
 @runtime_checkable

@@ -11,7 +11,6 @@ Each variable carries a value fingerprint in its ``comment`` so that drift of
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,17 +18,9 @@ from typing import Any
 from bbops import secrets
 from bbops.errors import ProviderError, UsageError
 from bbops.http import ApiClient, RequestUncertain
-from bbops.providers.base import EnvVar
+from bbops.providers.base import FINGERPRINT_PREFIX, EnvVar, fingerprint
 
 DEFAULT_HOST = "https://api.vercel.com"
-FINGERPRINT_PREFIX = "bbops:sha256:"
-
-
-def fingerprint(value: str) -> str:
-    """A short digest of a value, stored in the variable's comment to detect changes."""
-    return FINGERPRINT_PREFIX + hashlib.sha256(value.encode()).hexdigest()[:16]
-
-
 def _targets(raw: Any) -> tuple[str, ...]:
     if isinstance(raw, str):
         return (raw,)
