@@ -126,6 +126,7 @@ class FakeGitHub:
                 return self._error(404, "Not Found")
             if method == "PATCH":
                 comment["body"] = json.loads(request.content)["body"]
+                leakcheck.record(f"PR comment on {comment['_repo']}#{comment['_number']} (edited)", comment["body"])
                 leakcheck.record(f"PR comment {comment['id']} (edited)", comment["body"])
                 comment["updated_at"] = "2026-11-26T08:00:00Z"
                 return httpx.Response(200, json=self._public(comment))

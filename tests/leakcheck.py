@@ -51,7 +51,9 @@ def _recording_invoke(self, cli, args=None, *a, **kw):
     label = "bbops " + " ".join(str(x) for x in (args or []))[:80]
     record(f"{label} (stdout)", result.stdout)
     try:
-        record(f"{label} (stderr)", result.stderr)
+        # `::add-mask::SECRET` is how the runner learns what to hide; it never shows the line.
+        record(f"{label} (stderr)", "\n".join(
+            line for line in result.stderr.splitlines() if not line.startswith("::add-mask::")))
     except ValueError:  # stderr mixed into stdout in this runner
         pass
     for name, path in files.items():
