@@ -48,7 +48,7 @@ def test_local_plan_apply_converges(local_env):
         "vercel.env.development.DATABASE_URL": "create", "vercel.env.development.DATABASE_URL_UNPOOLED": "create",
     }
     assert run("plan", "--check").exit_code == 1
-    applied = run("apply", "--auto-approve")
+    applied = run("apply", "--auto-approve", "--no-steps")
     assert applied.exit_code == 0, applied.output
     assert run("plan", "--check").exit_code == 0
     backend = open_local_backend()

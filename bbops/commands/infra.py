@@ -47,10 +47,13 @@ def plan_cmd(check: bool, fmt: str, plan_path: Path | None, backend: str) -> Non
 @click.command("apply")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required when not on a terminal).")
 @click.option("--dry-run", is_flag=True, help="Show the actions and change nothing.")
+@click.option("--steps/--no-steps", default=True, show_default=True,
+              help="After the infrastructure, run the plan's pending production steps.")
 @after_rollback_option
 @plan_option
 @backend_option
-def apply_cmd(auto_approve: bool, dry_run: bool, after_rollback: bool, plan_path: Path | None, backend: str) -> None:
+def apply_cmd(auto_approve: bool, dry_run: bool, steps: bool, after_rollback: bool, plan_path: Path | None,
+              backend: str) -> None:
     """Make the infrastructure match the plan, then run the pending production steps."""
     plan = load_plan(plan_path or default_plan_path())
     be = open_backend(backend, plan)
@@ -67,7 +70,8 @@ def apply_cmd(auto_approve: bool, dry_run: bool, after_rollback: bool, plan_path
             report = infra.apply_actions(be, plan, actions, log=lambda line: console.say(f"  {line}", stderr=True))
             console.say(f"Applied {len(report.done)} change(s).")
         # Then the production steps (they need the infrastructure, e.g. the production branch).
-        run_production_steps(be, plan, dry_run=dry_run, auto_approve=auto_approve, after_rollback=after_rollback)
+        if steps:
+            run_production_steps(be, plan, dry_run=dry_run, auto_approve=auto_approve, after_rollback=after_rollback)
     finally:
         be.close()
 

@@ -32,7 +32,7 @@ from bbops.production import restore
 from bbops.production.health import HealthChecker
 from bbops.production.history import History, RunInfo
 from bbops.production.pending import Recorded, first_mutating, pending_steps, plan_run, steps_checksum
-from bbops.production.steps import StepContext, run_step
+from bbops.production.steps import StepContext, preflight, run_step
 from bbops.providers.base import Backend
 from bbops.secretbox import SecretBox, open_box
 
@@ -141,6 +141,7 @@ def _run(backend: Backend, plan: Plan, history: History, report: RunReport, *, d
             + ", ".join(p.step.id for p in pending),
             hint="change the plan's steps (fix what failed), or pass --after-rollback to run them again as they are",
         )
+    preflight(pending)
     mutating_at = first_mutating(pending)
     point = restore.point_name(run.commit) if production.restore_point and mutating_at is not None else None
     report.restore_point = point

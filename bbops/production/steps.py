@@ -162,6 +162,17 @@ EXECUTORS: dict[str, Callable[[StepContext, PendingStep], str]] = {
 }
 
 
+def preflight(pending: list[PendingStep]) -> None:
+    """Every ``${NAME}`` the pending steps use must be set: fail (exit 2) before the first change, not midway."""
+    for p in pending:
+        step = p.step
+        refs = [("source", step.get("source")), ("url", step.get("url"))]
+        refs += [(f"env {key}", spec.get("value")) for key, spec in (step.get("env") or {}).items()]
+        for what, ref in refs:
+            if ref is not None:
+                resolve_ref(ref, what=f"step {step.id} {what}")
+
+
 def run_step(ctx: StepContext, pending: PendingStep) -> str:
     executor = EXECUTORS.get(pending.step.kind)
     if executor is None:
