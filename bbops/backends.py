@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 from bbops.errors import UsageError
+from bbops.plan import default_plan_path, load_plan
 from bbops.plan.model import Plan
 from bbops.providers.base import Backend
 
@@ -17,3 +22,14 @@ def open_backend(name: str, plan: Plan) -> Backend:
 
         return open_cloud_backend(plan)
     raise UsageError(f"unknown backend {name!r}: expected local or cloud")
+
+
+@contextmanager
+def plan_and_backend(plan_path: Path | None, backend: str) -> Iterator[tuple[Plan, Backend]]:
+    """The plan (``--plan`` or the one under plans/) and its backend, closed afterwards."""
+    plan = load_plan(plan_path or default_plan_path())
+    be = open_backend(backend, plan)
+    try:
+        yield plan, be
+    finally:
+        be.close()

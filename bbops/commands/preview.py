@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import click
 
 from bbops import console, gha, preview
-from bbops.backends import open_backend
+from bbops.backends import plan_and_backend
 from bbops.commands.options import backend_option, format_option, plan_option
 from bbops.errors import UsageError
-from bbops.plan import default_plan_path, load_plan
-from bbops.plan.model import Plan
-
-
-def _plan(path: Path | None) -> Plan:
-    return load_plan(path or default_plan_path())
 
 
 def _pull_request(pr: int | None, git_branch: str | None) -> preview.PullRequest:
@@ -70,17 +63,13 @@ def preview_group() -> None:
 @format_option
 def create_cmd(pr, git_branch, parent, export_env, plan_path, backend, fmt) -> None:
     """Create or refresh the PR's preview: branch, migrations, seed, scrub, env vars."""
-    plan = _plan(plan_path)
     request = _pull_request(pr, git_branch)
-    be = open_backend(backend, plan)
-    try:
+    with plan_and_backend(plan_path, backend) as (plan, be):
         report = preview.create(be, plan, request, parent=parent, log=_log(fmt))
         if export_env:
             assert plan.neon is not None
             url = be.branches.connection(report.branch, database=plan.neon.database, role=plan.neon.role, pooled=False).url
             gha.export_env(export_env, url)
-    finally:
-        be.close()
     _runner_outputs(report)
     if fmt == "json":
         console.emit_json(report.as_dict())
@@ -106,13 +95,9 @@ def create_cmd(pr, git_branch, parent, export_env, plan_path, backend, fmt) -> N
 @format_option
 def delete_cmd(pr, git_branch, plan_path, backend, fmt) -> None:
     """Delete the PR's preview branch and its branch-scoped env vars (gone already is fine)."""
-    plan = _plan(plan_path)
     request = _pull_request(pr, git_branch)
-    be = open_backend(backend, plan)
-    try:
+    with plan_and_backend(plan_path, backend) as (plan, be):
         report = preview.delete(be, plan, request.number, git_branch=request.git_branch)
-    finally:
-        be.close()
     if fmt == "json":
         console.emit_json(report.as_dict())
         return
@@ -146,12 +131,8 @@ def _size(n: int | None) -> str:
 @format_option
 def list_cmd(plan_path, backend, fmt) -> None:
     """Every preview with its PR, git branch, age, expiry and size."""
-    plan = _plan(plan_path)
-    be = open_backend(backend, plan)
-    try:
+    with plan_and_backend(plan_path, backend) as (plan, be):
         branches = preview.list_previews(be, plan)
-    finally:
-        be.close()
     now = datetime.now(timezone.utc)
     if fmt == "json":
         console.emit_json([
@@ -178,12 +159,8 @@ def list_cmd(plan_path, backend, fmt) -> None:
 @format_option
 def gc_cmd(dry_run, plan_path, backend, fmt) -> None:
     """Delete expired previews and orphans (a branch without env vars, env vars without a branch)."""
-    plan = _plan(plan_path)
-    be = open_backend(backend, plan)
-    try:
+    with plan_and_backend(plan_path, backend) as (plan, be):
         report = preview.gc(be, plan, dry_run=dry_run)
-    finally:
-        be.close()
     if fmt == "json":
         console.emit_json(report.as_dict())
         return
@@ -203,12 +180,8 @@ def gc_cmd(dry_run, plan_path, backend, fmt) -> None:
 @format_option
 def reset_cmd(pr, plan_path, backend, fmt) -> None:
     """Put the preview back to its parent's current state, then migrate, seed and scrub again."""
-    plan = _plan(plan_path)
-    be = open_backend(backend, plan)
-    try:
+    with plan_and_backend(plan_path, backend) as (plan, be):
         report = preview.reset(be, plan, pr, log=_log(fmt))
-    finally:
-        be.close()
     if fmt == "json":
         console.emit_json(report.as_dict())
         return
