@@ -246,3 +246,22 @@ def test_plan_comment_as_plan_yml_runs_it(job, github, tmp_path):
 def test_comment_action_rejects_an_unknown_kind(job):
     result, _, _ = job.run("comment", kind="weather")
     assert result.returncode == 2 and "kind must be preview or plan" in result.stdout
+
+
+def test_plan_yml_flow_on_the_local_backend(job, github):
+    job.event(pull_request_payload("synchronize", number=56))
+    validated, _, _ = job.run("validate")
+    assert validated.returncode == 0, validated.stderr
+    planned, outputs, summary = job.run("plan", backend="local")
+    assert planned.returncode == 0, planned.stderr
+    assert outputs["changes"] == "true"  # a fresh local backend lacks the plan's long-lived branches
+    report = Path(outputs["report"]).read_text()
+    assert report.strip() and report.strip() in summary
+    comment, _, _ = job.run("comment", kind="plan", plan_output=outputs["report"], changes=outputs["changes"])
+    assert comment.returncode == 0, comment.stderr
+    (posted,) = github.on(BASE_REPO, 56)
+    assert posted["body"].startswith("<!-- bbops:plan -->") and report.strip().splitlines()[0] in posted["body"]
+    assert "changes to apply on merge" in posted["body"]
+    # gc.yml's drift job fails on the same difference
+    drift, _, _ = job.run("plan", backend="local", fail_on_changes="true")
+    assert drift.returncode == 1 and "::error title=Drift::" in drift.stdout
