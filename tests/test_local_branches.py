@@ -13,7 +13,7 @@ import pytest
 from psycopg import sql
 
 from bbops.errors import LockTimeout, ProviderError, UsageError
-from bbops.providers.base import BranchProvider
+from bbops.providers.base import BranchProvider, RestorePoints
 from bbops.providers.local import dbops, open_local_backend
 from bbops.providers.local.branches import LocalBranches
 from bbops.providers.local.names import database_name
@@ -53,8 +53,8 @@ def _root_with_data(provider: LocalBranches, name: str = "main") -> None:
     )
 
 
-def test_is_a_branch_provider(branches: LocalBranches) -> None:
-    assert isinstance(branches, BranchProvider)
+def test_is_a_branch_provider_with_restore_points(branches: LocalBranches) -> None:
+    assert isinstance(branches, BranchProvider) and isinstance(branches, RestorePoints)
 
 
 def test_create_copies_data_and_branches_are_independent(branches: LocalBranches) -> None:
@@ -120,6 +120,13 @@ def test_protection_rules(branches: LocalBranches) -> None:
     with pytest.raises(ProviderError, match="parent branch 'ghost' does not exist"):
         branches.create_branch("orphan", parent="ghost")
     assert branches.delete_branch("feature") and branches.delete_branch("dev")
+    branches.create_branch("temp", parent="main", expires_at=datetime.now(timezone.utc) + timedelta(days=1))
+    kept = branches.set_protected("temp", True)
+    assert kept.protected and kept.expires_at is None
+    with pytest.raises(ProviderError, match="cannot be deleted"):
+        branches.delete_branch("temp")
+    assert not branches.set_protected("temp", False).protected
+    assert branches.delete_branch("temp")
 
 
 def test_reset_takes_the_parents_current_state_and_keeps_metadata(branches: LocalBranches) -> None:
@@ -157,7 +164,7 @@ def test_an_active_session_on_the_source_is_named_not_killed(branches: LocalBran
     _root_with_data(branches)
     source = branches.database_of("main")
     busy = psycopg.connect(branches.connection("main", database="app", role="app").url, autocommit=True)
-    worker = threading.Thread(target=lambda: busy.execute("SELECT pg_sleep(8)"))
+    worker = threading.Thread(target=lambda: busy.execute("SELECT pg_sleep(6)"))
     worker.start()
     try:
         with psycopg.connect(pg_server_url, autocommit=True) as admin:

@@ -158,6 +158,17 @@ class LocalBranches(RestorePoints):
             entry = catalog.update(replace(entry, annotations=merged, expires_at=new_expiry))
             return self._with_sizes(catalog, [entry])[0]
 
+    def set_protected(self, name: str, protected: bool) -> Branch:
+        """Protect or unprotect a branch; a protected branch never expires, so its expiry is cleared."""
+        validate_name(name)
+        with self._locked([name]) as catalog:
+            entry = catalog.get(name)
+            if entry is None or entry.kind != "branch":
+                raise fail("update", name, 404, "no such branch")
+            expiry = None if protected else entry.expires_at
+            entry = catalog.update(replace(entry, protected=protected, expires_at=expiry))
+            return self._with_sizes(catalog, [entry])[0]
+
     def delete_branch(self, name: str) -> bool:
         """Delete a branch or snapshot; False when it was already gone."""
         validate_name(name)
