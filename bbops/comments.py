@@ -83,6 +83,17 @@ def schema_changes(connection_for: ConnectionFor, branch: str, parent: str) -> l
     return diff_schemas(snapshot(connection_for(parent)), snapshot(connection_for(branch)))
 
 
+def preview_branch_name(plan_path: Path | None, pr: int) -> str | None:
+    """The preview branch the plan names for ``pr``, or None when the plan can't tell."""
+    from bbops.plan import default_plan_path, load_plan
+
+    try:
+        plan = load_plan(plan_path or default_plan_path())
+    except BBopsError:
+        return None
+    return plan.preview.branch_for(pr) if plan.preview else None
+
+
 def backend_connections(plan_path: Path | None, backend: str) -> tuple[ConnectionFor, Callable[[], None]]:
     """A ``connection_for`` over the plan's backend (direct connections), and its closer."""
     from bbops.backends import open_backend

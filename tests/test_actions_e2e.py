@@ -194,7 +194,8 @@ def test_preview_lifecycle_as_preview_yml_runs_it(job, github):
     comment, _, _ = job.run("comment", kind="preview", closed="true")
     assert comment.returncode == 0, comment.stderr
     (last,) = marked(github, pr)
-    assert last["id"] == first["id"] and "deleted" in last["body"] and "merged" in last["body"]
+    assert last["id"] == first["id"] and "merged" in last["body"]
+    assert f"branch `preview/pr-{pr}` and its env vars were deleted" in last["body"]  # named from the plan
     assert len(github.on(BASE_REPO, pr)) == 4
 
     from bbops.providers.local import open_local_backend

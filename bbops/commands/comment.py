@@ -69,9 +69,9 @@ def preview_cmd(pr, repo, report, plan_output, schema_diff, closed, delete_, pla
         return
     url = pr_comment.run_url(os.environ)
     if closed or target.closing:
-        data = comments.read_report(report) if report else {}
+        branch = comments.read_report(report)["branch"] if report else comments.preview_branch_name(plan_path, target.pr)
         merged = bool(target.event and target.event.merged)
-        body = pr_comment.render_closed(target.pr, data.get("branch"), merged=merged, run_url=url)
+        body = pr_comment.render_closed(target.pr, branch, merged=merged, run_url=url)
     else:
         if report is None:
             raise click.UsageError("--report is required unless the PR is closed")
