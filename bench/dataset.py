@@ -209,7 +209,7 @@ def generate(url: str, scale: float) -> dict[str, int]:
             )
         conn.execute(POST_DATA)
         conn.execute("VACUUM ANALYZE")
-        rows = conn.execute(
-            "SELECT relname, n_live_tup FROM pg_stat_user_tables ORDER BY relname"
-        ).fetchall()
-    return {name: int(n) for name, n in rows}
+        names = [r[0] for r in conn.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 1"
+        ).fetchall()]
+        return {name: conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in names}

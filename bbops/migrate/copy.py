@@ -116,7 +116,7 @@ def copy_database(
         report.notes = load.notes
         done = copy_state.done_items(target)
 
-        job_list, tallies, specs = _data_jobs(target, chosen, load, done, major, chunk_bytes, progress)
+        job_list, tallies, specs = _data_jobs(target, chosen, load, done, major, chunk_bytes, jobs, progress)
         chunk_keys = {name: [s.key for s in table_specs] for name, table_specs in specs.items()}
         sizes = {t.qualified: t.bytes for t in chosen}
         job_list += post_jobs(load.items, chunk_keys, done, restore=load.restore, progress=progress, sizes=sizes)
@@ -161,9 +161,10 @@ def copy_database(
 
 
 def _data_jobs(target: psycopg.Connection, chosen: list[Table], load, done: set[str], major: int,
-               chunk_bytes: int, progress: ProgressSink):
+               chunk_bytes: int, workers: int, progress: ProgressSink):
     """Chunk jobs for every table, cut as recorded (resume) or freshly planned."""
     plans = copy_state.table_plans(target)
+    share = sum(t.bytes for t in chosen) / max(workers, 1)
     jobs: list[Job[Worker]] = []
     tallies: dict[str, TableTally] = {}
     specs: dict[str, list[ChunkSpec]] = {}
@@ -178,7 +179,8 @@ def _data_jobs(target: psycopg.Connection, chosen: list[Table], load, done: set[
                     target.execute(f"TRUNCATE {name}")
                     copy_state.forget_table(target, name)
                 done -= {k for k in done if k.startswith(f"chunk {name} ")}
-            count = chunk_count(table, chunk_bytes, major, splittable=name not in load.whole_tables)
+            count = chunk_count(table, chunk_bytes=chunk_bytes, share=share, server_major=major,
+                                splittable=name not in load.whole_tables)
             plan = copy_state.TablePlan(name, table.filenode, table.blocks, count)
             copy_state.save_table_plan(target, plan)
         table_specs = [ChunkSpec(table, i, plan.chunks, plan.source_blocks) for i in range(plan.chunks)]

@@ -29,6 +29,7 @@ class Column:
     type: str  # format_type() text, e.g. numeric(10,2)
     generated: bool
     binary_safe: bool  # binary COPY carries no database-specific OIDs for this type
+    hash_safe: bool = False  # its hash function gives the same value in every database
 
 
 @dataclass
@@ -75,7 +76,14 @@ SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attgenerat
          WHEN t.typelem <> 0 THEN et.oid < 16384 AND et.typtype NOT IN ('c')
          WHEN t.typtype = 'd' THEN bt.oid < 16384
          ELSE t.oid < 16384
-       END
+       END,
+       -- hash-safe: built-in types whose extended hash depends only on the value (enums hash
+       -- their OID, json and geometric types have no hash; those are compared as text).
+       t.typtype = 'b' AND coalesce(et.oid, t.oid) < 16384
+       AND coalesce(et.typname, t.typname) IN ('int2', 'int4', 'int8', 'bool', 'text', 'varchar', 'bpchar',
+           'bytea', 'numeric', 'float4', 'float8', 'date', 'time', 'timetz', 'timestamp', 'timestamptz',
+           'interval', 'uuid', 'jsonb', 'inet', 'cidr', 'macaddr', 'char', 'name', 'oid')
+       AND NOT EXISTS (SELECT 1 FROM pg_collation co WHERE co.oid = a.attcollation AND NOT co.collisdeterministic)
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type et ON et.oid = t.typelem
@@ -104,8 +112,9 @@ def list_tables(conn: psycopg.Connection, *, include_partitioned: bool = False) 
     ]
     by_oid = {t.oid: t for t in tables}
     if by_oid:
-        for oid, name, typ, generated, safe in conn.execute(_COLUMNS, [list(by_oid)]).fetchall():
-            by_oid[oid].columns.append(Column(name=name, type=typ, generated=generated, binary_safe=safe))
+        for oid, name, typ, generated, safe, hashable in conn.execute(_COLUMNS, [list(by_oid)]).fetchall():
+            by_oid[oid].columns.append(Column(name=name, type=typ, generated=generated, binary_safe=safe,
+                                              hash_safe=hashable))
     return tables
 
 

@@ -26,7 +26,10 @@ from bbops.migrate.copy_progress import ProgressSink
 from bbops.migrate.copy_schema import PostItem
 from bbops.migrate.copy_stream import stream
 
-CHUNK_BYTES = 64 * 1024 * 1024
+# The largest range one transaction copies (the unit a resume redoes).
+CHUNK_BYTES = 1024 * 1024 * 1024
+# A table larger than this many times its fair share (total / workers) is cut so workers share it.
+SPLIT_OVER_SHARE = 1.25
 # Postgres >= 14 serves ctid ranges with a TID range scan; older ones would scan the whole table per chunk.
 MIN_SPLIT_MAJOR = 14
 
@@ -75,10 +78,21 @@ def cancel_worker(worker: Worker) -> None:
             conn.cancel()
 
 
-def chunk_count(table: Table, chunk_bytes: int, server_major: int, splittable: bool) -> int:
+def chunk_count(table: Table, *, chunk_bytes: int, share: float, server_major: int, splittable: bool) -> int:
+    """How many page ranges to cut ``table`` into.
+
+    Splitting has a price: an uncut table is copied with the plain ``COPY table``
+    fast path and loaded ``FREEZE`` (no later hint-bit rewrite or vacuum of its
+    pages), while ranges go through a TID range scan and plain inserts. So a table
+    is cut only when it is larger than ``chunk_bytes`` (resume granularity) or so
+    much larger than a worker's fair ``share`` that it alone would set the pace.
+    """
     if not splittable or server_major < MIN_SPLIT_MAJOR or table.blocks < 2:
         return 1
-    return max(1, min(math.ceil(table.bytes / chunk_bytes), table.blocks))
+    count = math.ceil(table.bytes / chunk_bytes)
+    if table.bytes > SPLIT_OVER_SHARE * share > 0:
+        count = max(count, math.ceil(table.bytes / share))
+    return max(1, min(count, table.blocks))
 
 
 @dataclass

@@ -99,14 +99,34 @@ class VerifyReport:
         }
 
 
-def checksum_sql(table: Table, columns: Sequence[str]) -> str:
-    """count, and the two 64-bit halves of md5(row text) summed; ``columns`` quoted, in canonical order."""
-    row = "ROW(" + ", ".join(f"t.{c}" for c in columns) + ")::text" if columns else "''"
+def checksum_sql(table: Table, columns: Sequence[str], *, hashed: bool = True) -> str:
+    """count(*) and two order-independent 64-bit-hash sums over ``columns`` (canonical order).
+
+    ``hashed`` (both servers >= 14): ``hash_record_extended`` with two seeds over the
+    row, casting to text only the columns whose hash is not portable. Otherwise
+    ``md5`` of the row text, split into two 64-bit halves.
+    """
+    by_name = {c.name: c for c in table.columns}
+    parts = []
+    for name in columns:
+        col = by_name[name]
+        ref = f"t.{_q(name)}"
+        parts.append(ref if (hashed and col.hash_safe) else f"{ref}::text")
+    row = "ROW(" + ", ".join(parts) + ")" if parts else "ROW(0)"
+    if hashed:
+        return (
+            "SELECT count(*), coalesce(sum(hash_record_extended(r, 0)), 0),"
+            f" coalesce(sum(hash_record_extended(r, {SECOND_SEED})), 0)"
+            f" FROM (SELECT {row} AS r FROM ONLY {table.qualified} t) s"
+        )
     return (
         "SELECT count(*), coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint), 0),"
         " coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint), 0)"
-        f" FROM (SELECT md5({row}) AS h FROM ONLY {table.qualified} t) s"
+        f" FROM (SELECT md5({row}::text) AS h FROM ONLY {table.qualified} t) s"
     )
+
+
+SECOND_SEED = 0x5BD1E995
 
 
 Task = tuple[str, str]  # (key, sql returning one row)
@@ -167,6 +187,8 @@ def verify_databases(source_url: str, target_url: str, *, checksums: bool = Fals
             if name not in src_tables:
                 report.differences.append(Difference(name, "extra-table", "table exists only on the target"))
 
+        # hash_record_extended arrived in Postgres 14.
+        hashed = min(source.info.server_version, target.info.server_version) >= 140000
         src_tasks: list[Task] = []
         tgt_tasks: list[Task] = []
         for name in sorted(src_tables, key=lambda n: -src_tables[n].bytes):
@@ -181,11 +203,12 @@ def verify_databases(source_url: str, target_url: str, *, checksums: bool = Fals
                 if t_cols - cols:
                     report.notes.append(f"{name}: target-only column(s) not compared: {', '.join(sorted(t_cols - cols))}")
                 cols &= t_cols
-                quoted = [_q(c) for c in sorted(cols)]
-                tgt_tasks.append((name, checksum_sql(t, quoted) if checksums else _count_sql(name)))
-            else:
-                quoted = [_q(c) for c in sorted(cols)]
-            src_tasks.append((name, checksum_sql(s, quoted) if checksums else _count_sql(name)))
+                # A column must be compared the same way on both sides.
+                portable = {c.name for c in s.columns if c.hash_safe} & {c.name for c in t.columns if c.hash_safe}
+                s = _with_hash_safety(s, portable)
+                t = _with_hash_safety(t, portable)
+                tgt_tasks.append((name, checksum_sql(t, sorted(cols), hashed=hashed) if checksums else _count_sql(name)))
+            src_tasks.append((name, checksum_sql(s, sorted(cols), hashed=hashed) if checksums else _count_sql(name)))
         for name in tgt_tables:
             if name not in src_tables:
                 tgt_tasks.append((name, _count_sql(name)))
@@ -249,6 +272,12 @@ def _unpack(row: tuple, checksums: bool) -> tuple[int, str | None]:
     if checksums:
         return int(row[0]), f"{row[0]}:{row[1]}:{row[2]}"
     return int(row[0]), None
+
+
+def _with_hash_safety(table: Table, portable: set[str]) -> Table:
+    from dataclasses import replace
+
+    return replace(table, columns=[replace(c, hash_safe=c.name in portable) for c in table.columns])
 
 
 def _count_sql(table: str) -> str:
