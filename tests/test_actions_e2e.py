@@ -50,8 +50,12 @@ class Job:
         self.event_path = self.temp / "event.json"
         self.event_path.write_text(json.dumps(payload))
 
-    def run(self, name: str, **inputs: str) -> tuple[subprocess.CompletedProcess, dict[str, str], str]:
-        """Run action ``name``'s bbops step; returns (process, outputs, summary)."""
+    def run(self, name: str, caller_env: dict[str, str] | None = None,
+            **inputs: str) -> tuple[subprocess.CompletedProcess, dict[str, str], str]:
+        """Run action ``name``'s bbops step; returns (process, outputs, summary).
+
+        ``caller_env`` is the ``env:`` of the workflow step that uses the action (its secrets).
+        """
         spec = yaml.safe_load((ROOT / "actions" / name / "action.yml").read_text())
         declared = spec.get("inputs", {})
         unknown = set(inputs) - {k.replace("-", "_") for k in declared}
@@ -73,6 +77,7 @@ class Job:
             "GITHUB_EVENT_PATH": str(self.event_path or ""),
             "GITHUB_EVENT_NAME": "pull_request" if self.event_path else "workflow_dispatch",
             "GITHUB_ACTION_PATH": str(ROOT / "actions" / name),
+            **(caller_env or {}),
             **step_env,
         }
         workdir = self.workspace / EXPR.sub(lambda m: context[m.group(1)], step.get("working-directory", "."))
@@ -266,3 +271,43 @@ def test_plan_yml_flow_on_the_local_backend(job, github):
     # gc.yml's drift job fails on the same difference
     drift, _, _ = job.run("plan", backend="local", fail_on_changes="true")
     assert drift.returncode == 1 and "::error title=Drift::" in drift.stdout
+
+
+def test_migrate_and_verify_actions(job, make_database):
+    target = make_database("e2e")
+    folder = "plans/bb-prodx/drizzle"
+    dry, _, _ = job.run("migrate", caller_env={"DATABASE_URL": target}, dir=folder, dry_run="true")
+    assert dry.returncode == 0, dry.stderr
+    assert "CREATE TABLE" in dry.stdout
+    up, _, _ = job.run("migrate", caller_env={"DATABASE_URL": target}, dir=folder)
+    assert up.returncode == 0, up.stderr
+    again, _, _ = job.run("migrate", caller_env={"DATABASE_URL": target}, dir=folder)
+    assert again.returncode == 0, again.stderr
+    missing, _, _ = job.run("migrate", dir=folder)
+    assert missing.returncode == 2 and "set DATABASE_URL" in missing.stdout
+
+    import psycopg
+
+    name = psycopg.conninfo.conninfo_to_dict(target)["dbname"]
+    copy = make_database("e2e", template=name)
+    same, _, _ = job.run("verify", caller_env={"OLD_DATABASE_URL": target, "DATABASE_URL": copy})
+    assert same.returncode == 0, same.stdout + same.stderr
+    with psycopg.connect(copy, autocommit=True) as conn:
+        conn.execute("INSERT INTO categories (name, slug) VALUES ('Extra', 'extra')")
+    differs, _, _ = job.run("verify", caller_env={"OLD_DATABASE_URL": target, "DATABASE_URL": copy})
+    assert differs.returncode == 1, differs.stdout + differs.stderr
+    assert "categories" in differs.stdout
+
+
+def test_gc_and_apply_dry_runs_on_the_local_backend(job, make_database):
+    # A preview makes the long-lived branches of the plan on first use.
+    created, _, _ = job.run("preview-create", backend="local", pr="31", git_branch="feature/gc", export_env="")
+    assert created.returncode == 0, created.stderr
+    gc, _, _ = job.run("preview-gc", backend="local", dry_run="true")
+    assert gc.returncode == 0, gc.stderr
+    # apply.yml hands the old database's URL to the step from a secret
+    applied, _, _ = job.run("apply", caller_env={"OLD_DATABASE_URL": make_database("old"),
+                                                        "APP_HEALTH_URL": "http://127.0.0.1:9/api/health"}, backend="local",
+                            dry_run="true")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "+ create vercel.env.production.DATABASE_URL" in applied.stdout
