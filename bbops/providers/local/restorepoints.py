@@ -10,13 +10,12 @@ so a failed copy leaves the branch untouched.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 
 from bbops.providers.base import Branch
 from bbops.providers.local import dbops
 from bbops.providers.local.catalog import Entry
-from bbops.providers.local.names import database_name, validate_name
+from bbops.providers.local.names import database_name, short_hash, validate_name
 from bbops.providers.local.session import CatalogSession, fail, new_id
 
 
@@ -46,7 +45,10 @@ class RestorePoints(CatalogSession):
             if preserve and catalog.get(preserve) is not None:
                 raise fail(action, name, 409, f"{preserve!r} already exists")
             # Copy first: if the copy fails, the branch is untouched.
-            scratch = f"bbtmp_{uuid.uuid4().hex[:16]}"
+            # Named after the branch, so the leftover of an interrupted run (we hold the
+            # branch's exclusive lock, nobody else uses this name) is simply replaced.
+            scratch = f"bbtmp_{short_hash(self.namespace + ':' + name, 16)}"
+            dbops.drop_database(conn, scratch)
             dbops.copy_database(conn, source.database, scratch)
             try:
                 if preserve:

@@ -59,7 +59,7 @@ class CatalogSession:
         return pg.connect(self.admin_url(), autocommit=True, application_name="bbops admin")
 
     def _catalog(self) -> Catalog:
-        if self._conn is None or self._conn.closed:
+        if self._conn is None or self._conn.closed or self._conn.broken:  # e.g. the server was restarted
             url = pg.with_database(self.admin_url(), CATALOG_DATABASE)
             try:
                 conn = psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="bbops catalog")
@@ -92,23 +92,35 @@ class CatalogSession:
         wanted = {n: False for n in shared if n}
         wanted.update({n: True for n in exclusive if n})
         taken: list[tuple[str, bool]] = []
-        conn.execute(f"SET lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
         try:
-            for name in sorted(wanted):
-                fn = "pg_advisory_lock" if wanted[name] else "pg_advisory_lock_shared"
-                try:
-                    conn.execute(f"SELECT {fn}(hashtextextended(%s, 0))", (self._lock_key(name),))
-                except errors.LockNotAvailable:
-                    raise LockTimeout(
-                        f"another bbops process has been changing branch {name!r} for over {self.lock_timeout:.0f} s"
-                    ) from None
-                taken.append((name, wanted[name]))
+            # The timeout covers waiting for the locks only, not the work done under them.
+            conn.execute(f"SET lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
+            try:
+                for name in sorted(wanted):
+                    fn = "pg_advisory_lock" if wanted[name] else "pg_advisory_lock_shared"
+                    try:
+                        conn.execute(f"SELECT {fn}(hashtextextended(%s, 0))", (self._lock_key(name),))
+                    except errors.LockNotAvailable:
+                        raise LockTimeout(
+                            f"another bbops process has been changing branch {name!r} "
+                            f"for over {self.lock_timeout:.0f} s"
+                        ) from None
+                    taken.append((name, wanted[name]))
+            finally:
+                conn.execute("RESET lock_timeout")
             yield catalog
         finally:
-            for name, excl in reversed(taken):
-                fn = "pg_advisory_unlock" if excl else "pg_advisory_unlock_shared"
+            self._unlock(conn, taken)
+
+    def _unlock(self, conn: psycopg.Connection, taken: list[tuple[str, bool]]) -> None:
+        if conn.closed or conn.broken:
+            return  # the session is gone, and its locks with it; don't hide the original error
+        for name, excl in reversed(taken):
+            fn = "pg_advisory_unlock" if excl else "pg_advisory_unlock_shared"
+            try:
                 conn.execute(f"SELECT {fn}(hashtextextended(%s, 0))", (self._lock_key(name),))
-            conn.execute("RESET lock_timeout")
+            except psycopg.Error:
+                return
 
     def _lock_key(self, name: str) -> str:
         return f"bbops-local-branch:{self.namespace}:{name}"
