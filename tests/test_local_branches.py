@@ -164,7 +164,16 @@ def test_an_active_session_on_the_source_is_named_not_killed(branches: LocalBran
     _root_with_data(branches)
     source = branches.database_of("main")
     busy = psycopg.connect(branches.connection("main", database="app", role="app").url, autocommit=True)
-    worker = threading.Thread(target=lambda: busy.execute("SELECT pg_sleep(6)"))
+    outcome: list[str] = []
+
+    def work() -> None:
+        try:
+            busy.execute("SELECT pg_sleep(3)")
+            outcome.append("finished")
+        except psycopg.Error as exc:
+            outcome.append(f"killed: {exc}")
+
+    worker = threading.Thread(target=work)
     worker.start()
     try:
         with psycopg.connect(pg_server_url, autocommit=True) as admin:
@@ -176,7 +185,13 @@ def test_an_active_session_on_the_source_is_named_not_killed(branches: LocalBran
                 threading.Event().wait(0.05)
             target = f"bbtest_{uuid.uuid4().hex[:8]}"
             with pytest.raises(ProviderError, match=r"other sessions are using it \(pid \d+"):
-                dbops.copy_database(admin, source, target, attempts=1)
+                dbops.copy_database(admin, source, target, wait=0.5)
+            assert worker.is_alive()  # the busy session was left alone
+            # given time, the copy waits for the busy session to finish instead
+            dbops.copy_database(admin, source, target, wait=20)
+            worker.join()
+            assert outcome == ["finished"]
+            dbops.drop_database(admin, target)
     finally:
         worker.join()
         busy.close()

@@ -4,9 +4,9 @@ Postgres refuses ``CREATE DATABASE ... TEMPLATE t`` while any other session is
 connected to ``t`` (after waiting up to 5 s itself), and refuses a rename while
 anyone is connected to the database being renamed. A branch's parent is often
 held open by an idle pool (the app, a psql left open), so before copying we end
-the *idle* sessions on it, then retry briefly; an *active* session is never
-killed to make a copy: the copy would not be consistent anyway, and the error
-names it. Every name is quoted with ``sql.Identifier``, never pasted.
+the *idle* sessions on it and wait briefly for busy ones to finish; an *active*
+session is never killed to make a copy (the copy would catch its work half
+done), and the error names it. Every name is quoted with ``sql.Identifier``, never pasted.
 """
 
 from __future__ import annotations
@@ -44,21 +44,47 @@ def _blockers(conn: psycopg.Connection, database: str) -> str:
     return ", ".join(f"pid {pid} ({app}, {state})" for pid, app, state in rows) or "none now"
 
 
-def copy_database(conn: psycopg.Connection, source: str, target: str, *, attempts: int = 3) -> None:
-    """``CREATE DATABASE target TEMPLATE source``, freeing ``source`` of idle sessions first."""
+def wait_until_unused(conn: psycopg.Connection, database: str, *, wait: float) -> bool:
+    """End idle sessions on ``database`` until none is left; False if busy ones remain after ``wait`` s.
+
+    Polling here instead of letting ``CREATE DATABASE`` find the template busy
+    matters: Postgres then waits 5 s before failing, on every attempt.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        terminate_sessions(conn, database)
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (database,)
+        ).fetchone()
+        if not row or row[0] == 0:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)  # ended sessions take a moment to go; busy ones may finish
+
+
+def copy_database(conn: psycopg.Connection, source: str, target: str, *, wait: float = 10.0, attempts: int = 3) -> None:
+    """``CREATE DATABASE target TEMPLATE source``, once ``source`` has no other sessions.
+
+    Idle sessions are ended; busy ones are waited for up to ``wait`` seconds,
+    then named in the error.
+    """
     stmt = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(target), sql.Identifier(source))
     for attempt in range(1, attempts + 1):
-        terminate_sessions(conn, source)
+        if not wait_until_unused(conn, source, wait=wait):
+            raise ProviderError(
+                f"cannot copy database {source!r}: other sessions are using it ({_blockers(conn, source)})",
+                hint="let the work on the parent branch finish (or close those sessions) and retry",
+            )
         try:
             conn.execute(stmt)
             return
         except errors.ObjectInUse:
+            # Someone connected between our check and the copy: check again.
             if attempt == attempts:
                 raise ProviderError(
-                    f"cannot copy database {source!r}: other sessions are using it ({_blockers(conn, source)})",
-                    hint="close the sessions that are busy on the parent branch and retry",
+                    f"cannot copy database {source!r}: sessions keep connecting to it ({_blockers(conn, source)})"
                 ) from None
-            time.sleep(0.2 * attempt)
         except errors.InvalidCatalogName:
             raise ProviderError(f"database {source!r} of the parent branch does not exist") from None
         except errors.DuplicateDatabase:
