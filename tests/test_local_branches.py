@@ -297,3 +297,23 @@ def test_snapshot_and_restore_keep_the_replaced_state(branches: LocalBranches) -
     with pytest.raises(ProviderError, match="new name"):
         branches.restore("main", "restore/before-cutover", preserve_under_name="main")
     assert branches.delete_branch("restore/rolled-back") is True
+
+
+def test_unfinished_transactions_on_the_source_are_waited_for_not_aborted(
+    branches: LocalBranches, pg_server_url: str
+) -> None:
+    _root_with_data(branches)
+    source = branches.database_of("main")
+    writer = psycopg.connect(branches.connection("main", database="app", role="app").url)
+    writer.execute("INSERT INTO users (email) VALUES ('mid@example.com')")  # transaction left open
+    target = f"bbtest_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(pg_server_url, autocommit=True) as admin:
+            with pytest.raises(ProviderError, match="idle in transaction"):
+                dbops.copy_database(admin, source, target, wait=0.3)
+            writer.commit()  # the work survived and can finish
+            dbops.copy_database(admin, source, target, wait=5)
+            dbops.drop_database(admin, target)
+    finally:
+        writer.close()
+    assert _sql(branches, "main", "SELECT count(*) FROM users WHERE email = 'mid@example.com'") == [(1,)]

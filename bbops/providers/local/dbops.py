@@ -18,8 +18,10 @@ from psycopg import errors, sql
 
 from bbops.errors import ProviderError
 
-# States of sessions we may end to free a template: they hold nothing a copy could lose.
-_IDLE_STATES = ("idle", "idle in transaction", "idle in transaction (aborted)")
+# Sessions we may end to free a template: idle outside a transaction, they hold no work.
+# "idle in transaction" is someone's unfinished work (a migration between two
+# statements): ending it would abort that work, so it is waited for like a busy one.
+_IDLE_STATES = ("idle",)
 
 
 def terminate_sessions(conn: psycopg.Connection, database: str, *, idle_only: bool = True) -> int:
