@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -16,12 +17,14 @@ from click.testing import CliRunner
 from bbops.cli import main
 from bbops.providers.local import dbops, open_local_backend
 from bbops.providers.local.server import LocalServer
+from bbops.providers.local.state import state_home
 
 _START = textwrap.dedent(
     """
     import sys
     from pathlib import Path
     from bbops.providers.local.server import LocalServer
+from bbops.providers.local.state import state_home
     server = LocalServer(Path(sys.argv[1]), url="")
     server.ensure_running()
     print(server.status().pid)
@@ -133,3 +136,24 @@ def test_an_unreachable_external_server_is_a_provider_error(tmp_path: Path, monk
         assert getattr(info.value, "exit_code", None) == 4 and "npg_" not in str(info.value)
     finally:
         backend.close()
+
+
+def test_state_home_is_the_projects_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BBOPS_HOME", raising=False)
+    project = tmp_path / "app"
+    (project / ".git").mkdir(parents=True)
+    (project / "src" / "deep").mkdir(parents=True)
+    assert state_home(project / "src" / "deep") == project / ".bbops"
+    (project / "src" / ".bbops").mkdir()  # an existing state folder nearer wins
+    assert state_home(project / "src" / "deep") == project / "src" / ".bbops"
+    monkeypatch.setenv("BBOPS_HOME", str(tmp_path / "elsewhere"))
+    assert state_home(project) == tmp_path / "elsewhere"
+
+
+def test_a_stale_postmaster_pid_is_not_a_running_server(tmp_path: Path) -> None:
+    data = tmp_path / "home" / "pgdata"
+    data.mkdir(parents=True)
+    # a pid file left by a crash, whose pid now belongs to another program (this test)
+    (data / "postmaster.pid").write_text(f"{os.getpid()}\n{data}\n1700000000\n5432\n{data}\n\n  1 2\nready\n")
+    status = LocalServer(tmp_path / "home", url="").status()
+    assert status.running is False and status.pid is None

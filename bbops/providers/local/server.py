@@ -81,12 +81,15 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie still answers signal 0; it is not serving anything.
+    # A zombie still answers signal 0, and after a crash the pid may belong to
+    # another program by now: only a live postgres process counts.
     try:
         with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+            stat = fh.read()
     except OSError:
-        return True
+        return True  # no /proc (macOS): signal 0 is all we can ask
+    name, _, rest = stat.partition("(")[2].rpartition(")")
+    return rest.split()[0] != "Z" and name.startswith("postgres")
 
 
 class LocalServer:
