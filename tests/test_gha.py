@@ -222,13 +222,20 @@ def test_install_outside_actions_adds_no_listener(monkeypatch, capsys):
     assert "add-mask" not in capsys.readouterr().err
 
 
-def test_cli_masks_env_secrets_before_any_output(runner, monkeypatch):
+def test_cli_masks_env_secrets_before_any_output(runner, monkeypatch, tmp_path):
     from bbops.cli import main
 
     token = "ghp_" + "z" * 36
     monkeypatch.setenv("GITHUB_TOKEN", token)
-    for _ in range(2):
-        result = CliRunner().invoke(main, ["--help"])
-        assert result.exit_code == 0
-        assert token not in result.stdout
-    # --help is handled before the group callback; a real command masks first (see test_github_comment)
+    plan_md = tmp_path / "plan.md"
+    plan_md.write_text(f"leaked {token}\n")
+    args = ["comment", "plan", "--pr", "3", "--repo", "o/r", "--plan-output", str(plan_md), "--dry-run"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert first.stderr.splitlines()[0] == f"::add-mask::{token}"
+    assert first.stderr.count(f"::add-mask::{token}") == 1
+    assert token not in first.stdout and "leaked ***" in first.stdout
+    # A second invocation in the same process: the runner knows the mask already, none is repeated.
+    second = CliRunner().invoke(main, args)
+    assert second.exit_code == 0 and "add-mask" not in second.stderr
+    assert token not in second.stdout and "leaked ***" in second.stdout
