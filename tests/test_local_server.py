@@ -24,7 +24,6 @@ _START = textwrap.dedent(
     import sys
     from pathlib import Path
     from bbops.providers.local.server import LocalServer
-from bbops.providers.local.state import state_home
     server = LocalServer(Path(sys.argv[1]), url="")
     server.ensure_running()
     print(server.status().pid)
