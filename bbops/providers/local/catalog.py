@@ -71,6 +71,8 @@ class Entry:
 
 def ensure_schema(conn: psycopg.Connection) -> None:
     """Create the catalog table once; concurrent first runs are serialised by an advisory lock."""
+    if conn.execute("SELECT to_regclass('bbops_branches') IS NOT NULL").fetchone()[0]:
+        return  # the usual case: no DDL, no lock
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('bbops-local-catalog-schema', 0))")
         conn.execute(SCHEMA)
