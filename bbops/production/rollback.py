@@ -23,7 +23,7 @@ from datetime import datetime
 from bbops import pg, secrets
 from bbops.errors import BBopsError, MigrationError, UsageError
 from bbops.locks import advisory_lock
-from bbops.plan.model import Plan
+from bbops.plan.model import Plan, resolve_ref
 from bbops.production import restore
 from bbops.production.health import HealthChecker
 from bbops.production.history import History, RunInfo, UndoRecord
@@ -115,6 +115,8 @@ def rollback(
     production = plan.production
     if production is None or plan.neon is None:
         raise UsageError(f"{plan.file.name} has no `production:` and `neon:` sections to roll back")
+    if production.health_check:  # a missing ${NAME} must stop the rollback before its first part, not after
+        resolve_ref(production.health_check, what="production.health_check")
     run = run or run_info_from_env()
     url = backend.branches.connection(production.branch, database=plan.neon.database, role=plan.neon.role,
                                       pooled=False).url
