@@ -317,3 +317,50 @@ def test_unfinished_transactions_on_the_source_are_waited_for_not_aborted(
     finally:
         writer.close()
     assert _sql(branches, "main", "SELECT count(*) FROM users WHERE email = 'mid@example.com'") == [(1,)]
+
+
+def test_a_failed_swap_puts_the_old_state_back(branches: LocalBranches, monkeypatch: pytest.MonkeyPatch) -> None:
+    _root_with_data(branches)
+    branches.create_branch("p9", parent="main")
+    _sql(branches, "p9", "DELETE FROM users WHERE id > 3")
+    branches.snapshot("main", "rp")
+    real_rename = dbops.rename_database
+    calls: list[tuple[str, str]] = []
+
+    def flaky_rename(conn, old, new, **kw):
+        calls.append((old, new))
+        if len(calls) == 2:  # the new copy moving in
+            raise ProviderError("injected failure")
+        return real_rename(conn, old, new, **kw)
+
+    monkeypatch.setattr(dbops, "rename_database", flaky_rename)
+    with pytest.raises(ProviderError, match="injected"):
+        branches.restore("p9", "rp", preserve_under_name="p9-before")
+    monkeypatch.setattr(dbops, "rename_database", real_rename)
+    assert _sql(branches, "p9", "SELECT count(*) FROM users") == [(3,)]
+    assert branches.get_snapshot("p9-before") is None
+    incoming, outgoing = branches._scratch_names("p9")
+    with psycopg.connect(branches.admin_url()) as conn:
+        assert (
+            dbops.existing_databases(conn, [incoming, outgoing, database_name("p9-before", branches.namespace)])
+            == set()
+        )
+    # and the same restore then works
+    branches.restore("p9", "rp", preserve_under_name="p9-before")
+    assert _sql(branches, "p9", "SELECT count(*) FROM users") == [(50,)]
+    assert _sql(branches, "p9-before", "SELECT count(*) FROM users") == [(3,)]
+
+
+@pytest.mark.parametrize("left", ["incoming", "outgoing"])
+def test_a_swap_cut_short_by_a_crash_is_finished_next_time(branches: LocalBranches, left: str) -> None:
+    _root_with_data(branches)
+    branches.create_branch("p10", parent="main")
+    db = branches.database_of("p10")
+    incoming, outgoing = branches._scratch_names("p10")
+    conn = branches._catalog().conn
+    # the state a killed process leaves: the branch's database moved away
+    dbops.rename_database(conn, db, incoming if left == "incoming" else outgoing)
+    branches._recover(conn, db, incoming, outgoing)
+    assert dbops.existing_databases(conn, [db, incoming, outgoing]) == {db}
+    assert _sql(branches, "p10", "SELECT count(*) FROM users") == [(50,)]
+    assert branches.reset_branch("p10").name == "p10"

@@ -114,6 +114,10 @@ def rename_database(conn: psycopg.Connection, old: str, new: str, *, attempts: i
         try:
             conn.execute(stmt)
             return
+        except errors.InvalidCatalogName:
+            raise ProviderError(f"cannot rename database {old!r}: it does not exist") from None
+        except errors.DuplicateDatabase:
+            raise ProviderError(f"cannot rename database {old!r}: {new!r} already exists") from None
         except errors.ObjectInUse:
             # A client reconnected between the terminate and the rename: try again.
             if attempt == attempts:

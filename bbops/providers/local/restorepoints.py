@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import psycopg
+
 from bbops.providers.base import Branch
 from bbops.providers.local import dbops
 from bbops.providers.local.catalog import Entry
@@ -34,7 +36,14 @@ class RestorePoints(CatalogSession):
         return self._with_sizes(catalog, [entry])[0]
 
     def _replace_from(self, name: str, source_name: str, *, action: str, preserve: str | None = None) -> Branch:
-        """Swap ``name``'s database for a copy of ``source_name``'s (optionally keeping the old one)."""
+        """Swap ``name``'s database for a copy of ``source_name``'s (optionally keeping the old one).
+
+        The swap is two renames: the current database moves aside (to the
+        preserved name, or to a scratch name dropped afterwards), then the new
+        copy moves in. If anything fails in between, the old database is put
+        back; if the process dies in between, the next operation on the branch
+        finishes the swap first (``_recover``).
+        """
         with self._locked([name, preserve or ""], [source_name]) as catalog:
             conn = catalog.conn
             entry, source = catalog.get(name), catalog.get(source_name)
@@ -44,34 +53,57 @@ class RestorePoints(CatalogSession):
                 raise fail(action, name, 404, f"{source_name!r} does not exist")
             if preserve and catalog.get(preserve) is not None:
                 raise fail(action, name, 409, f"{preserve!r} already exists")
+            incoming, outgoing = self._scratch_names(name)
+            self._recover(conn, entry.database, incoming, outgoing)
             # Copy first: if the copy fails, the branch is untouched.
-            # Named after the branch, so the leftover of an interrupted run (we hold the
-            # branch's exclusive lock, nobody else uses this name) is simply replaced.
-            scratch = f"bbtmp_{short_hash(self.namespace + ':' + name, 16)}"
-            dbops.drop_database(conn, scratch)
-            dbops.copy_database(conn, source.database, scratch)
-            try:
-                if preserve:
-                    kept = database_name(preserve, self.namespace)
-                    dbops.drop_database(conn, kept)
-                    dbops.rename_database(conn, entry.database, kept)
-                    catalog.insert(
-                        Entry(
-                            name=preserve,
-                            database=kept,
-                            id=new_id(),
-                            kind="snapshot",
-                            parent=name,
-                            annotations={"preserved_from": name, "replaced_by": source_name},
-                        )
+            dbops.copy_database(conn, source.database, incoming)
+            aside = database_name(preserve, self.namespace) if preserve else outgoing
+            if preserve:
+                dbops.drop_database(conn, aside)  # a leftover without a catalog row
+                # The row goes in before the rename: a crash then leaves a row without
+                # a database (harmless, deletable), never a database nobody knows of.
+                catalog.insert(
+                    Entry(
+                        name=preserve,
+                        database=aside,
+                        id=new_id(),
+                        kind="snapshot",
+                        parent=name,
+                        annotations={"preserved_from": name, "replaced_by": source_name},
                     )
-                else:
-                    dbops.drop_database(conn, entry.database)
-                dbops.rename_database(conn, scratch, entry.database)
+                )
+            moved = False
+            try:
+                dbops.rename_database(conn, entry.database, aside)
+                moved = True
+                dbops.rename_database(conn, incoming, entry.database)
             except BaseException:
-                dbops.drop_database(conn, scratch)
+                if moved:
+                    dbops.rename_database(conn, aside, entry.database)
+                if preserve:
+                    catalog.delete(preserve)
+                dbops.drop_database(conn, incoming)
                 raise
+            if not preserve:
+                dbops.drop_database(conn, outgoing)
             return self._with_sizes(catalog, [entry])[0]
+
+    def _scratch_names(self, name: str) -> tuple[str, str]:
+        # Named after the branch: under its exclusive lock nobody else uses them,
+        # so leftovers of an interrupted run can be recognised and dealt with.
+        tag = short_hash(f"{self.namespace}:{name}", 16)
+        return f"bbnew_{tag}", f"bbold_{tag}"
+
+    def _recover(self, conn: psycopg.Connection, database: str, incoming: str, outgoing: str) -> None:
+        """Finish a swap that a dead process left half done, so the branch has its database again."""
+        present = dbops.existing_databases(conn, [database, incoming, outgoing])
+        if database not in present:
+            if incoming in present:
+                dbops.rename_database(conn, incoming, database)  # the new copy was complete
+            elif outgoing in present:
+                dbops.rename_database(conn, outgoing, database)  # put the old state back
+        dbops.drop_database(conn, incoming)
+        dbops.drop_database(conn, outgoing)
 
     # -- restore points -------------------------------------------------------------------
 
