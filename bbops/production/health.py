@@ -11,6 +11,7 @@ ever reported (health URLs sometimes carry a token).
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit, urlunsplit
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -61,7 +62,10 @@ class HealthChecker:
     def check(self, url_ref: str, *, timeout_seconds: float = 120, expect_status: int | None = None,
               what: str = "health check") -> HealthResult:
         url = resolve_ref(url_ref, what=what) or ""
-        shown = secrets.redact_url(url)
+        # Shown without its query string or credentials: health URLs sometimes carry a token there.
+        parts = urlsplit(url)
+        host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+        shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
         start = self.clock()
         deadline = start + timeout_seconds
         delay, attempts, last = FIRST_DELAY, 0, "no answer"
@@ -78,9 +82,9 @@ class HealthChecker:
                     status, last = None, f"{type(exc).__name__}: {secrets.scrub(str(exc)) or 'no detail'}"
                 remaining = deadline - self.clock()
                 if remaining <= 0:
-                    wanted = f"HTTP {expect_status}" if expect_status else "a 2xx answer"
+                    wanted = f"HTTP {expect_status}" if expect_status else "a 2xx status"
                     raise MigrationError(
-                        f"{what}: {shown} gave no {wanted} within {timeout_seconds:g}s "
+                        f"{what}: {shown} did not answer with {wanted} within {timeout_seconds:g}s "
                         f"({attempts} attempt(s); last: {last})"
                     )
                 self.sleep(min(delay, remaining))
