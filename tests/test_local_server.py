@@ -56,7 +56,9 @@ def test_embedded_server_is_started_once_reused_and_stopped(embedded_env: Path) 
         "data_dir": str(home / "pgdata"),
         "pid": None,
     }
-    assert not (home / "pgdata").exists()
+    code, out = _cli("local", "stop")
+    assert code == 0 and "not running" in out
+    assert not home.exists()  # looking and stopping create nothing
 
     # two processes starting it at once end up sharing one server
     procs = [

@@ -24,7 +24,7 @@ from bbops.providers.local.branches import LocalBranches
 from bbops.providers.local.deployments import LocalDeployments
 from bbops.providers.local.envstore import LocalEnv
 from bbops.providers.local.server import LocalServer
-from bbops.providers.local.state import ensure_home, state_home
+from bbops.providers.local.state import state_home
 
 ENV_NAMESPACE = "BBOPS_LOCAL_NAMESPACE"
 
@@ -53,7 +53,8 @@ def open_local_backend(
     databases on their own).
     """
     del plan
-    home = ensure_home(home or state_home())
+    # The folder is made on the first write or server start, not here: `local status` creates nothing.
+    home = home or state_home()
     server = LocalServer(home, url)
     branches = LocalBranches(
         server,

@@ -54,6 +54,9 @@ def ensure_home(home: Path) -> Path:
 @contextmanager
 def file_lock(path: Path, *, shared: bool = False) -> Iterator[None]:
     """Hold an flock on ``path`` (created if missing) for the duration of the block."""
+    if shared and not path.parent.exists():
+        yield  # nothing to read yet, and reading never creates the state folder
+        return
     ensure_home(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
