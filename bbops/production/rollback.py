@@ -29,7 +29,7 @@ from bbops.production.health import HealthChecker
 from bbops.production.history import History, RunInfo, UndoRecord
 from bbops.production.pending import steps_checksum
 from bbops.production.run import LOCK_TIMEOUT, _lock_url, run_info_from_env
-from bbops.providers.base import Backend, EnvVar
+from bbops.providers.base import Backend, EnvVar, TimestampRestore
 from bbops.secretbox import SecretBox, open_box
 
 PARTS = ("data", "env", "deployment")
@@ -128,6 +128,10 @@ def rollback(
         with advisory_lock(lock_conn, f"bbops production {production.branch}", timeout=LOCK_TIMEOUT,
                            purpose="rollback"):
             target = _resolve(backend, history, to)
+            if isinstance(target.point, datetime) and "data" in parts and \
+                    not isinstance(backend.branches, TimestampRestore):
+                raise UsageError(f"the {backend.name} backend cannot restore to a timestamp; "
+                                 "use a restore point name or `latest`")
             report.to = target.label
             # Read everything now: the data restore below rolls these tables back.
             undo = history.undo_records(target.since)
