@@ -10,11 +10,10 @@ to run the undone steps again until the plan's steps change or
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
-from bbops import console
+from bbops import console, gha
 from bbops.backends import open_backend
 from bbops.commands.options import backend_option, format_option, plan_option
 from bbops.errors import UsageError
@@ -127,6 +126,9 @@ def production_status_cmd(plan_path, backend, fmt) -> None:
 
 
 def _print_rollback(report: RollbackReport, fmt: str) -> None:
+    lines = "\n".join(f"    {line}" for line in report.lines())
+    gha.append_summary(f"### Rollback of `{report.branch}` to `{report.to}`"
+                       f"{' (dry run)' if report.dry_run else ''}\n\n{lines}\n")
     if fmt == "json":
         console.emit_json(report.as_dict())
         return

@@ -11,10 +11,10 @@ ever reported (health URLs sometimes carry a token).
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit, urlunsplit
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 

@@ -11,7 +11,7 @@ half-applied state. The backend does the work through ``RestorePoints``
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bbops.errors import UsageError
 from bbops.providers.base import Backend, Branch, RestorePoints, TimestampRestore
@@ -23,14 +23,14 @@ _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 def point_name(commit: str | None, now: datetime | None = None) -> str:
     if commit and _SHA.match(commit.lower()):
         return PREFIX + commit.lower()[:7]
-    now = now or datetime.now(timezone.utc)
-    return PREFIX + now.astimezone(timezone.utc).strftime("%Y%m%dt%H%M%S")
+    now = now or datetime.now(UTC)
+    return PREFIX + now.astimezone(UTC).strftime("%Y%m%dt%H%M%S")
 
 
 def preserve_name(branch: str, now: datetime | None = None) -> str:
     """Where the rolled-back state stays for inspection."""
-    now = now or datetime.now(timezone.utc)
-    return f"{branch.replace('/', '-')}-before-rollback-{now.astimezone(timezone.utc).strftime('%Y%m%dt%H%M%S')}"
+    now = now or datetime.now(UTC)
+    return f"{branch.replace('/', '-')}-before-rollback-{now.astimezone(UTC).strftime('%Y%m%dt%H%M%S')}"
 
 
 def points(backend: Backend) -> RestorePoints:
@@ -54,10 +54,10 @@ def parse_timestamp(value: str) -> datetime | None:
     if not re.match(r"^\d{4}-\d{2}-\d{2}", value):
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)  # Python 3.11+ reads a trailing Z
     except ValueError:
         raise UsageError(f"--to {value!r} looks like a timestamp but is not ISO 8601 (e.g. 2026-11-26T07:00:00Z)")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def restore_data(backend: Backend, branch: str, point: str | datetime, preserve: str) -> None:

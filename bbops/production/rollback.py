@@ -20,15 +20,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from bbops import pg, secrets
+from bbops import secrets
 from bbops.errors import BBopsError, MigrationError, UsageError
-from bbops.locks import advisory_lock
 from bbops.plan.model import Plan, resolve_ref
 from bbops.production import restore
 from bbops.production.health import HealthChecker
 from bbops.production.history import History, RunInfo, UndoRecord
 from bbops.production.pending import steps_checksum
-from bbops.production.run import LOCK_TIMEOUT, _lock_url, run_info_from_env
+from bbops.production.run import production_lock, run_info_from_env
 from bbops.providers.base import Backend, EnvVar, TimestampRestore
 from bbops.secretbox import SecretBox, open_box
 
@@ -124,45 +123,43 @@ def rollback(
     if not history.exists():
         raise UsageError(f"branch {production.branch} has no production history: nothing was applied there")
     report = RollbackReport(to=to, branch=production.branch, dry_run=dry_run)
-    with pg.connection(_lock_url(backend, url), autocommit=True, application_name="bbops rollback") as lock_conn:
-        with advisory_lock(lock_conn, f"bbops production {production.branch}", timeout=LOCK_TIMEOUT,
-                           purpose="rollback"):
-            target = _resolve(backend, history, to)
-            if isinstance(target.point, datetime) and "data" in parts and \
-                    not isinstance(backend.branches, TimestampRestore):
-                raise UsageError(f"the {backend.name} backend cannot restore to a timestamp; "
-                                 "use a restore point name or `latest`")
-            report.to = target.label
-            # Read everything now: the data restore below rolls these tables back.
-            undo = history.undo_records(target.since)
-            env_plan = _env_plan(undo) if "env" in parts else []
-            if any(r.state == "present" for r in env_plan):
-                box = box or open_box(backend.name, create=False)
-            deployment = next((r for r in undo if r.kind == "deployment"), None)
-            steps = [("data", lambda p: _data(backend, production.branch, target, p, dry_run)),
-                     ("env", lambda p: _env(backend, env_plan, box, p, dry_run)),
-                     ("deployment", lambda p: _deployment(backend, deployment, p, dry_run))]
-            chosen = [(n, f) for n, f in steps if n in parts]
-            if production.health_check:
-                checker = health or HealthChecker()
-                chosen.append(("health", lambda p: _health(checker, production.health_check, p, dry_run)))
-            report.parts = [PartReport(n) for n, _ in chosen]
-            try:
-                for (name, action), part in zip(chosen, report.parts):
-                    log(f"rollback {name}")
-                    try:
-                        action(part)
-                    except (BBopsError, OSError) as exc:
-                        part.status, part.error = "failed", secrets.scrub(str(exc)).strip()
-                        break
-            finally:
-                done = [p.name for p in report.parts if p.status == "done"]
-                if done and not dry_run:
-                    history.ensure()
-                    if "data" in done:
-                        for r in undo:  # the restore removed them; a later rollback may need them again
-                            history.add_undo(r, None)
-                    history.add_rollback(target.label, done, steps_checksum(production), run)
+    with production_lock(backend, url, production.branch, "rollback"):
+        target = _resolve(backend, history, to)
+        if isinstance(target.point, datetime) and "data" in parts and \
+                not isinstance(backend.branches, TimestampRestore):
+            raise UsageError(f"the {backend.name} backend cannot restore to a timestamp; "
+                             "use a restore point name or `latest`")
+        report.to = target.label
+        # Read everything now: the data restore below rolls these tables back.
+        undo = history.undo_records(target.since)
+        env_plan = _env_plan(undo) if "env" in parts else []
+        if any(r.state == "present" for r in env_plan):
+            box = box or open_box(backend.name, create=False)
+        deployment = next((r for r in undo if r.kind == "deployment"), None)
+        steps = [("data", lambda p: _data(backend, production.branch, target, p, dry_run)),
+                 ("env", lambda p: _env(backend, env_plan, box, p, dry_run)),
+                 ("deployment", lambda p: _deployment(backend, deployment, p, dry_run))]
+        chosen = [(n, f) for n, f in steps if n in parts]
+        if production.health_check:
+            checker = health or HealthChecker()
+            chosen.append(("health", lambda p: _health(checker, production.health_check, p, dry_run)))
+        report.parts = [PartReport(n) for n, _ in chosen]
+        try:
+            for (name, action), part in zip(chosen, report.parts):
+                log(f"rollback {name}")
+                try:
+                    action(part)
+                except (BBopsError, OSError) as exc:
+                    part.status, part.error = "failed", secrets.scrub(str(exc)).strip()
+                    break
+        finally:
+            done = [p.name for p in report.parts if p.status == "done"]
+            if done and not dry_run:
+                history.ensure()
+                if "data" in done:
+                    for r in undo:  # the restore removed them; a later rollback may need them again
+                        history.add_undo(r, None)
+                history.add_rollback(target.label, done, steps_checksum(production), run)
     if not report.ok:
         failed = next(p for p in report.parts if p.status == "failed")
         raise RollbackFailed(report, f"rollback part {failed.name} failed: {failed.error}")

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import psycopg
@@ -80,6 +81,15 @@ def _lock_url(backend: Backend, production_url: str) -> str:
     return (admin() if callable(admin) else admin) if admin else production_url
 
 
+@contextmanager
+def production_lock(backend: Backend, production_url: str, branch: str, purpose: str,
+                    timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """The one lock that keeps applies and rollbacks of a production branch apart (see the module doc)."""
+    with pg.connection(_lock_url(backend, production_url), autocommit=True, application_name=f"bbops {purpose}") \
+            as conn, advisory_lock(conn, f"bbops production {branch}", timeout=timeout, purpose=purpose):
+        yield
+
+
 def apply_production(
     backend: Backend,
     plan: Plan,
@@ -104,15 +114,13 @@ def apply_production(
                                       pooled=False).url
     history = History(url)
     report = RunReport(branch=production.branch, dry_run=dry_run)
-    with pg.connection(_lock_url(backend, url), autocommit=True, application_name="bbops production") as lock_conn:
-        with advisory_lock(lock_conn, f"bbops production {production.branch}", timeout=lock_timeout,
-                           purpose="production apply"):
-            try:
-                _run(backend, plan, history, report, dry_run=dry_run, after_rollback=after_rollback, run=run,
-                     health=health or HealthChecker(), box=box, log=log)
-            finally:
-                if summary:
-                    gha.append_summary(report.markdown())
+    with production_lock(backend, url, production.branch, "production apply", lock_timeout):
+        try:
+            _run(backend, plan, history, report, dry_run=dry_run, after_rollback=after_rollback, run=run,
+                 health=health or HealthChecker(), box=box, log=log)
+        finally:
+            if summary:
+                gha.append_summary(report.markdown())
     return report
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+import psycopg
 
 from bbops import pg, secrets
 from bbops.errors import MigrationError
@@ -70,7 +72,7 @@ def _sql(ctx: StepContext, p: PendingStep) -> str:
             ctx.log(f"{path.name}:{stmt.line}: statement {stmt.number}")
             try:
                 conn.execute(stmt.sql)
-            except Exception as exc:
+            except psycopg.Error as exc:
                 raise MigrationError(f"{path.name} line {stmt.line}: {secrets.scrub(str(exc)).strip()}") from None
     return f"{path.name}: {len(statements)} statement(s) outside a transaction"
 
@@ -128,7 +130,7 @@ def _env(ctx: StepContext, p: PendingStep) -> str:
             state, sealed = "present", box.encrypt(prev.value)
         ctx.history.add_undo(UndoRecord(
             step.id, "env", target, var.key, None, prev.type if prev else None,
-            ",".join(prev.targets) if prev else None, state, sealed, None, datetime.now(timezone.utc),
+            ",".join(prev.targets) if prev else None, state, sealed, None, datetime.now(UTC),
         ), ctx.restore_point)
     ctx.backend.env.upsert_env(wanted)
     return f"{target}: set {', '.join(v.key for v in wanted)} from branch {branch}"
@@ -142,7 +144,7 @@ def _redeploy(ctx: StepContext, p: PendingStep) -> str:
     if target == "production":
         before = deployments.current_production()
         ctx.history.add_undo(UndoRecord(p.step.id, "deployment", target, None, None, None, None, "deployment",
-                                        None, before, datetime.now(timezone.utc)), ctx.restore_point)
+                                        None, before, datetime.now(UTC)), ctx.restore_point)
     new = deployments.redeploy(target=target)
     if new is None:
         raise MigrationError(f"there is no {target} deployment to redeploy")
