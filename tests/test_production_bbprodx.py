@@ -55,7 +55,7 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):  
     backend = open_local_backend()
     try:
         # Before the migration: production points at the old database, served by a first deployment.
-        backend.branches.create_root("main", protected=True)
+        backend.branches.create_root("main", protected=True)  # the project exists; apply makes the rest
         backend.env.upsert_env([EnvVar("DATABASE_URL", old, "sensitive", ("production",)),
                                 EnvVar("DATABASE_URL_UNPOOLED", old_unpooled, "sensitive", ("production",))])
         first = backend.deployments.redeploy(target="production")
@@ -68,8 +68,10 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):  
         assert dry.exit_code == 0, dry.output
         assert [s["id"] for s in json.loads(dry.stdout)["steps"]] == [
             "schema", "copy-from-old", "verify-copy", "cutover-env", "cutover-redeploy", "cutover-health"]
-        applied = runner.invoke(main, ["production", "apply", "--plan", str(PLAN), "--auto-approve"])
+        # `bbops apply`: the infrastructure first, then the steps; the cutover's env vars are left to its step.
+        applied = runner.invoke(main, ["apply", "--plan", str(PLAN), "--auto-approve"])
         assert applied.exit_code == 0, applied.output
+        assert "vercel.env.production.DATABASE_URL: left to production step cutover-env" in applied.stdout
     assert health_calls == ["/api/health"]
 
     backend = open_local_backend()
@@ -84,7 +86,7 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):  
         backend.close()
 
     # A second apply has nothing to do.
-    again = runner.invoke(main, ["production", "apply", "--plan", str(PLAN), "--auto-approve"])
+    again = runner.invoke(main, ["apply", "--plan", str(PLAN), "--auto-approve"])
     assert again.exit_code == 0 and "nothing pending (6 applied)" in again.output
 
     # The cutover's undo: env and deployment only; the new database keeps its data.
@@ -105,6 +107,26 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):  
         assert env == {"DATABASE_URL": old, "DATABASE_URL_UNPOOLED": old_unpooled}
         assert backend.deployments.current_production() == first
         assert counts(main_url) == counts(old)  # data untouched by an env/deployment rollback
+    finally:
+        backend.close()
+
+    # The next push does not redo the cutover behind the rollback's back...
+    with use_transport(httpx.MockTransport(health)):
+        later = runner.invoke(main, ["apply", "--plan", str(PLAN), "--auto-approve"])
+    assert later.exit_code == 0, later.output
+    assert "left to production step cutover-env" in later.stdout
+    backend = open_local_backend()
+    try:
+        assert {v.key: v.value for v in backend.env.list_env(target="production")}["DATABASE_URL"] == old
+    finally:
+        backend.close()
+    # ...until the operator says the rollback is dealt with.
+    with use_transport(httpx.MockTransport(health)):
+        later = runner.invoke(main, ["apply", "--plan", str(PLAN), "--auto-approve", "--after-rollback"])
+    assert later.exit_code == 0, later.output
+    backend = open_local_backend()
+    try:
+        assert {v.key: v.value for v in backend.env.list_env(target="production")}["DATABASE_URL"] == main_url
     finally:
         backend.close()
     assert old not in undo.output and old not in applied.output  # secrets never printed

@@ -13,6 +13,7 @@ from bbops.commands.options import backend_option, plan_option
 from bbops.commands.production import after_rollback_option, run_production_steps
 from bbops.errors import DifferencesFound, UsageError
 from bbops.plan import default_plan_path, load_plan
+from bbops.production.run import env_owned_by_steps
 
 
 def _render(actions, fmt: str) -> None:
@@ -60,6 +61,13 @@ def apply_cmd(auto_approve: bool, dry_run: bool, steps: bool, after_rollback: bo
     try:
         actions = infra.plan_infra(be, plan)
         console.say(infra_render.text(actions))
+        if steps:  # env vars a pending production step sets (the cutover) are left to that step
+            owned_keys = env_owned_by_steps(be, plan, after_rollback=after_rollback)
+            owned = {f"vercel.env.{t}.{k}": step for (t, k), step in owned_keys.items()}
+            for a in actions:
+                if a.pending and a.address in owned:
+                    console.say(f"{a.address}: left to production step {owned[a.address]}")
+            actions = [a for a in actions if a.address not in owned]
         pending = [a for a in actions if a.pending]
         if pending and not dry_run:
             if not auto_approve:

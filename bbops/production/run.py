@@ -124,6 +124,31 @@ def apply_production(
     return report
 
 
+def env_owned_by_steps(backend: Backend, plan: Plan, *, after_rollback: bool = False) -> dict[tuple[str, str], str]:
+    """(target, key) -> id of the ``env`` step that owns it for now.
+
+    `bbops apply` leaves these to the step: a cutover must not happen during the
+    infrastructure reconcile, before the data is copied and verified (and the
+    step records the value it replaces, which a rollback puts back). The keys of
+    a pending step are owned; after a rollback not yet acknowledged (by
+    ``--after-rollback``), those of every env step, so the next apply does not
+    silently redo the cutover that was rolled back.
+    """
+    production = plan.production
+    if production is None or plan.neon is None or not any(s.kind == "env" for s in production.steps):
+        return {}
+    recorded: dict[str, Recorded] = {}
+    if backend.branches.get_branch(production.branch) is not None:
+        history = History(backend.branches.connection(production.branch, database=plan.neon.database,
+                                                      role=plan.neon.role, pooled=False).url)
+        if history.exists():
+            recorded = {k: Recorded(a.status, a.checksum, a.error) for k, a in history.latest_attempts().items()}
+            if history.outstanding_rollback() and not after_rollback:
+                recorded = {}  # every step counts as owning its keys
+    return {(p.step.get("target"), key): p.step.id for p in pending_steps(plan, recorded)
+            if p.step.kind == "env" for key in (p.step.get("env") or {})}
+
+
 def _run(backend: Backend, plan: Plan, history: History, report: RunReport, *, dry_run: bool,
          after_rollback: bool, run: RunInfo, health: HealthChecker, box: SecretBox | None,
          log: Callable[[str], None]) -> None:
@@ -158,6 +183,8 @@ def _run(backend: Backend, plan: Plan, history: History, report: RunReport, *, d
                         for p in pending]
         return
     if not pending:
+        if outstanding and after_rollback:
+            history.clear_rollbacks()  # acknowledged: `apply` manages those env vars again
         return
     needs_box = any(p.step.kind == "env" for p in pending)
     sealed = box or (open_box(backend.name) if needs_box else None)  # fails before any change if no key
