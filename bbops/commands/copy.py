@@ -16,6 +16,22 @@ def _urls(f):
     return f
 
 
+_UNITS = {"": 1, "b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """``64MB``, ``1GB``, ``16kB``, ``4096`` -> bytes (binary multiples, like Postgres settings)."""
+    import re
+
+    from bbops.errors import UsageError
+
+    match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
+    unit = match.group(2).lower() if match else None
+    if not match or unit not in _UNITS or int(match.group(1)) <= 0:
+        raise UsageError(f"--chunk-size {text!r}: expected a size such as 64MB or 1GB")
+    return int(match.group(1)) * _UNITS[unit]
+
+
 def _human_bytes(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB"
 
@@ -31,9 +47,11 @@ def _human_bytes(n: int) -> str:
               help="With --data-only: drop the target's indexes and keys for the load and rebuild them after.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted copy where it stopped.")
 @click.option("--truncate", is_flag=True, help="Empty the target tables first (with --data-only).")
+@click.option("--chunk-size", default="1GB", show_default=True, metavar="SIZE",
+              help="Largest range of a table copied in one transaction (what a resume redoes at most).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def copy(source_url: str, target_url: str, tables: tuple[str, ...], jobs: int, data_only: bool,
-         rebuild_indexes: bool, resume: bool, truncate: bool, fmt: str) -> None:
+         rebuild_indexes: bool, resume: bool, truncate: bool, chunk_size: str, fmt: str) -> None:
     """Copy every row (and, unless --data-only, the schema) from --source to --target."""
     from bbops.migrate.copy import copy_database
     from bbops.migrate.copy_progress import default_sink
@@ -42,7 +60,7 @@ def copy(source_url: str, target_url: str, tables: tuple[str, ...], jobs: int, d
     secrets.register_url(target_url)
     report = copy_database(source_url, target_url, tables=tables, jobs=jobs, data_only=data_only,
                            rebuild_indexes=rebuild_indexes, resume=resume, truncate=truncate,
-                           progress=default_sink())
+                           progress=default_sink(), chunk_bytes=parse_size(chunk_size))
     if fmt == "json":
         console.emit_json(report.as_dict())
         return

@@ -112,11 +112,17 @@ def prepare_data_only(source: psycopg.Connection, target: psycopg.Connection, ch
     has_state = copy_state.exists(target)
     _interrupted(resume or truncate, has_state, allow_truncate=True)
     if truncate:
-        with target.transaction():
-            if has_state:
-                copy_state.forget_all_chunks(target)
-            if names:
-                target.execute("TRUNCATE " + ", ".join(names))
+        try:
+            with target.transaction():
+                if has_state:
+                    copy_state.forget_all_chunks(target)
+                if names:
+                    # Never CASCADE: that would silently empty tables nobody asked to copy.
+                    target.execute("TRUNCATE " + ", ".join(names))
+        except psycopg.errors.FeatureNotSupported as exc:
+            detail = exc.diag.message_detail or str(exc)
+            raise UsageError(f"cannot empty {_listing(names)}: {detail}",
+                             hint="include the referencing tables in --tables") from None
     elif not (resume and has_state):
         busy = nonempty(target, names)
         if busy:

@@ -48,20 +48,22 @@ class Worker:
 def open_worker(source_url: str | None, target_url: str, snapshot: str | None, maintenance_work_mem: str) -> Worker:
     source = None
     if source_url:
-        source = pg.connect(source_url)
+        # Text travels as UTF-8 both ways, whatever the two databases' encodings.
+        source = pg.connect(source_url, client_encoding="UTF8")
         source.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         source.read_only = True
         if snapshot:
             source.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
         else:
             source.execute("SELECT 1")
-    target = pg.connect(target_url)
+    target = pg.connect(target_url, client_encoding="UTF8")
     # Losing the last commits in a target crash is harmless: their progress marks vanish with them.
     target.execute("SET synchronous_commit = off")
     current = target.execute("SELECT setting::bigint * 1024 FROM pg_settings WHERE name = 'maintenance_work_mem'").fetchone()[0]
     wanted = target.execute("SELECT pg_size_bytes(%s)", [maintenance_work_mem]).fetchone()[0]
     if wanted > current:
         target.execute(f"SET maintenance_work_mem = {int(wanted // 1024)}")
+
     target.commit()
     return Worker(source, target)
 
@@ -149,6 +151,8 @@ def chunk_job(spec: ChunkSpec, columns: list[str], binary: bool, freeze: bool,
                 tally.started = time.monotonic()
                 progress.table_started(table, spec.table.rows_estimate)
         target = worker.target
+        # Opens the transaction that will hold both the rows and their progress mark.
+        target.execute("SET LOCAL synchronous_commit = off")
         if freeze:
             target.execute(f"TRUNCATE {table}")
         result = stream(worker.source, target, copy_out, copy_in,

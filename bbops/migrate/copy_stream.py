@@ -105,6 +105,10 @@ def stream(
     same way (the caller commits). ``progress(rows, bytes)`` receives deltas.
     """
     src, dst = source.pgconn, target.pgconn
+    for pgconn in (src, dst):
+        # The caller's transaction must be open, or the COPY would commit on its own.
+        if pgconn.transaction_status != pq.TransactionStatus.INTRANS:
+            raise MigrationError("internal: copy stream started outside a transaction")
     _start(src, copy_out, pq.ExecStatus.COPY_OUT, "reading from the source failed")
     try:
         _start(dst, copy_in, pq.ExecStatus.COPY_IN, "writing to the target failed")
