@@ -233,3 +233,32 @@ def test_cli_apply_and_rollback_dry_run(local_env, app, monkeypatch):
     assert data["parts"][0]["status"] == "would do" and data["ok"] is True
     result = runner.invoke(main, ["rollback", "--to", "no-such-point", "--plan", str(path)])
     assert result.exit_code == 2 and "no restore point 'no-such-point'" in result.output
+
+
+def test_status_shows_each_step_and_the_restore_points(local_env, app):
+    path = write_plan(app, SCHEMA + SEED)
+    be = open_local_backend()
+    be.branches.create_root("main", protected=True)
+    try:
+        apply_production(be, load_plan(path), run=RunInfo("1", "9" * 40, "ci"))
+    finally:
+        be.close()
+    (app / "sql" / "seed.sql").write_text("SELECT 1;")
+    path = write_plan(app, SCHEMA + SEED + REDEPLOY)
+    result = CliRunner().invoke(main, ["production", "status", "--plan", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [(s["id"], s["state"]) for s in data["steps"]] == [
+        ("schema", "applied"), ("seed", "changed since applied"), ("ship", "pending")]
+    assert data["restore_points"] == ["bbops-rp-9999999"]
+
+
+def test_two_runs_never_overlap(backend, app):
+    from bbops.errors import LockTimeout
+    from bbops.production.run import production_lock
+
+    plan = load_plan(write_plan(app, SCHEMA + SEED))
+    url = backend.branches.connection("main", database="d", role="r", pooled=False).url
+    with production_lock(backend, url, "main", "another run"), pytest.raises(LockTimeout, match="bbops another run"):
+        apply_production(backend, plan, lock_timeout=0.3)
+    assert apply_production(backend, plan).steps  # free again
