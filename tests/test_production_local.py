@@ -224,8 +224,12 @@ def test_cli_apply_and_rollback_dry_run(local_env, app, monkeypatch):
     result = runner.invoke(main, ["production", "apply", "--plan", str(path), "--backend", "local", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "would run" in result.output
+    summary = app / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     result = runner.invoke(main, ["production", "apply", "--plan", str(path), "--auto-approve"])
     assert result.exit_code == 0, result.output
+    assert "### Production steps\n" in summary.read_text() and "| `seed` | sql | applied |" in summary.read_text()
+    assert "(dry run)" not in summary.read_text()  # the preview before the real run is not summarised
     result = runner.invoke(main, ["rollback", "--to", "latest", "--data", "--dry-run", "--plan", str(path),
                                   "--format", "json"])
     assert result.exit_code == 0, result.output
