@@ -266,3 +266,15 @@ def test_two_runs_never_overlap(backend, app):
     with production_lock(backend, url, "main", "another run"), pytest.raises(LockTimeout, match="bbops another run"):
         apply_production(backend, plan, lock_timeout=0.3)
     assert apply_production(backend, plan).steps  # free again
+
+
+def test_before_the_production_branch_exists(local_env, app):
+    plan = load_plan(write_plan(app, SCHEMA + SEED))
+    be = open_local_backend()
+    try:
+        report = apply_production(be, plan, dry_run=True)
+        assert [(s.id, s.status) for s in report.steps] == [("schema", "would run"), ("seed", "would run")]
+        with pytest.raises(UsageError, match="production branch main does not exist"):
+            apply_production(be, plan)
+    finally:
+        be.close()

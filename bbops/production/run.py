@@ -110,10 +110,20 @@ def apply_production(
     if plan.neon is None:
         raise UsageError(f"{plan.file.name} has production steps but no `neon:` section (database and role)")
     run = run or run_info_from_env()
+    report = RunReport(branch=production.branch, dry_run=dry_run)
+    if backend.branches.get_branch(production.branch) is None:
+        if not dry_run:
+            raise UsageError(f"the production branch {production.branch} does not exist",
+                             hint="run `bbops apply` (with the infrastructure) to create the plan's branches")
+        # A dry run before the first apply: everything would run.
+        pending = pending_steps(plan, {})
+        report.steps = [StepOutcome(p.step.id, p.step.kind, "would run", "new") for p in pending]
+        report.restore_point = restore.point_name(run.commit) if production.restore_point and \
+            first_mutating(pending) is not None else None
+        return report
     url = backend.branches.connection(production.branch, database=plan.neon.database, role=plan.neon.role,
                                       pooled=False).url
     history = History(url)
-    report = RunReport(branch=production.branch, dry_run=dry_run)
     with production_lock(backend, url, production.branch, "production apply", lock_timeout):
         try:
             _run(backend, plan, history, report, dry_run=dry_run, after_rollback=after_rollback, run=run,
