@@ -7,19 +7,24 @@ indexes and constraints missing, different, INVALID or NOT VALID on the
 target; sequences behind the maximum of the column they feed.
 
 The checksum is computed inside each server (no rows cross the network) and
-does not depend on row order: per row, ``md5`` of the row's canonical text
-(columns in name order, so column order differences do not matter; both
-sessions set ``TimeZone=UTC``, ``DateStyle=ISO``, ``extra_float_digits=3``,
-``bytea_output=hex`` so equal values print equally), split into two 64-bit
-halves that are summed exactly (numeric, no overflow), plus the row count.
-Why this is safe: a changed, missing or extra row moves each sum by a
-difference of md5 halves; for the two 64-bit sums to both come back to the
-same values by accident the changes must cancel in 128 bits at once, about
-2**-128 for one changed row and at most 2**-64 per half for any number of
-random changes -- unlike a 32-bit sum of hashes, where a billion rows make
-accidental matches plausible. (It is not a defence against someone crafting
-md5 collisions on purpose.) Both sides are read from exported snapshots, so
-each is one consistent instant even while tables are checked in parallel.
+does not depend on row order. Per row, a 64-bit hash of the row
+(``hash_record_extended`` over the columns in name order, so column order
+does not matter); per table, the row count, the exact sum of the hashes
+(numeric: no overflow, no wrap-around) and their xor. Columns whose hash is not
+the same in every database (enums hash their OID; json and geometric types
+have no hash) are hashed as text, with both sessions set to ``TimeZone=UTC``,
+``DateStyle=ISO``, ``extra_float_digits=3``, ``bytea_output=hex`` so equal
+values print equally. Why this is safe: one changed row goes unnoticed only if
+its new hash equals its old one (2**-64, about 5e-20); any set of random
+changes must make the exact sum come back to the same integer *and* the xor
+come back too, which is no likelier. A 32-bit sum of hashes, by contrast, lets
+about one random change in four billion through, and wraps around so that
+many changes can cancel: across many tables and runs, plausible. (None of this
+defends against someone crafting collisions on purpose.) Servers
+before 14 lack ``hash_record_extended``: there the row text goes through
+``md5`` and its two 64-bit halves are summed, with the same argument at
+2**-128. Both sides are read from exported snapshots, so each is one
+consistent instant even while tables are checked in parallel.
 """
 
 from __future__ import annotations
@@ -102,9 +107,9 @@ class VerifyReport:
 def checksum_sql(table: Table, columns: Sequence[str], *, hashed: bool = True) -> str:
     """count(*) and two order-independent 64-bit-hash sums over ``columns`` (canonical order).
 
-    ``hashed`` (both servers >= 14): ``hash_record_extended`` with two seeds over the
-    row, casting to text only the columns whose hash is not portable. Otherwise
-    ``md5`` of the row text, split into two 64-bit halves.
+    ``hashed`` (both servers >= 14): one 64-bit ``hash_record_extended`` per row
+    (casting to text only the columns whose hash is not portable), summed exactly
+    and xor-ed. Otherwise ``md5`` of the row text, split into two summed 64-bit halves.
     """
     by_name = {c.name: c for c in table.columns}
     parts = []
@@ -114,19 +119,16 @@ def checksum_sql(table: Table, columns: Sequence[str], *, hashed: bool = True) -
         parts.append(ref if (hashed and col.hash_safe) else f"{ref}::text")
     row = "ROW(" + ", ".join(parts) + ")" if parts else "ROW(0)"
     if hashed:
+        # OFFSET 0 keeps the subquery unflattened, so each row is hashed once, not per aggregate.
         return (
-            "SELECT count(*), coalesce(sum(hash_record_extended(r, 0)), 0),"
-            f" coalesce(sum(hash_record_extended(r, {SECOND_SEED})), 0)"
-            f" FROM (SELECT {row} AS r FROM ONLY {table.qualified} t) s"
+            "SELECT count(*), coalesce(sum(h), 0), coalesce(bit_xor(h), 0)"
+            f" FROM (SELECT hash_record_extended({row}, 0) AS h FROM ONLY {table.qualified} t OFFSET 0) s"
         )
     return (
         "SELECT count(*), coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint), 0),"
         " coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint), 0)"
         f" FROM (SELECT md5({row}::text) AS h FROM ONLY {table.qualified} t) s"
     )
-
-
-SECOND_SEED = 0x5BD1E995
 
 
 Task = tuple[str, str]  # (key, sql returning one row)
