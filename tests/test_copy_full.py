@@ -235,3 +235,24 @@ def test_bad_options_and_patterns_are_usage_errors(source_url, make_database):
         copy_database(source_url, target, resume=True, truncate=True, data_only=True)
     with pytest.raises(UsageError, match="lacks table"):
         copy_database(source_url, target, data_only=True)
+
+
+def test_cli_copy_reports_and_refuses_with_exit_2(source_url, make_database):
+    import json
+
+    from click.testing import CliRunner
+
+    from bbops.cli import main
+
+    target = make_database("copydst")
+    runner = CliRunner()
+    done = runner.invoke(main, ["copy", "--source", source_url, "--target", target, "--format", "json",
+                                "--tables", "category"], env={"CI": "1"})
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert report["mode"] == "full" and report["tables"][0]["table"] == "public.category"
+    assert report["tables"][0]["rows"] == 500
+    again = runner.invoke(main, ["copy", "--source", source_url, "--target", target, "--data-only",
+                                 "--tables", "category"], env={"CI": "1"})
+    assert again.exit_code == 2
+    assert "already hold rows: public.category" in again.output

@@ -105,3 +105,29 @@ def test_parse_size():
     for bad in ("", "1.5GB", "12 parsecs", "0"):
         with pytest.raises(UsageError):
             parse_size(bad)
+
+
+def test_log_progress_lines(capsys):
+    from bbops.migrate.copy_progress import LogProgress
+
+    sink = LogProgress(every=0)
+    sink.table_started("public.orders", 1000)
+    sink.advance("public.orders", 500, 2_000_000)
+    sink.table_done("public.orders")
+    err = capsys.readouterr().err
+    assert "copy public.orders: started (~1,000 rows)" in err
+    assert "500 rows (50%), 2.0 MB" in err
+    assert "done, 500 rows" in err
+
+
+def test_rich_progress_survives_a_whole_copy(capsys):
+    from bbops.migrate.copy_progress import RichProgress
+
+    sink = RichProgress()
+    sink.table_started("public.orders", 10)
+    sink.advance("public.orders", 25, 1000)  # more rows than estimated
+    sink.advance("public.unplanned", 1, 10)
+    sink.step("index public.orders_pkey: done")
+    sink.table_done("public.orders")
+    sink.close()
+    assert "index public.orders_pkey: done" in capsys.readouterr().err

@@ -33,6 +33,11 @@ SPLIT_OVER_SHARE = 1.25
 # Postgres >= 14 serves ctid ranges with a TID range scan; older ones would scan the whole table per chunk.
 MIN_SPLIT_MAJOR = 14
 
+# Adding a foreign key locks its two tables (SHARE ROW EXCLUSIVE) in child-then-parent order;
+# two keys of a cycle added at once would take them in opposite orders and deadlock. Adding
+# NOT VALID is instant, so the adds go one at a time; the long VALIDATEs still run in parallel.
+_ADD_KEY = threading.Lock()
+
 # Ready jobs run in this order: constraints (instant), then index builds and keys, then copies by size.
 P_ATTACH, P_INDEX, P_CHUNK = 3e15, 2e15, 0.0
 
@@ -191,8 +196,9 @@ def post_job(item: PostItem, *, restore: bool, progress: ProgressSink) -> Callab
                 [item.table, item.name],
             ).fetchone()[0]
             if not present:
-                target.execute(item.sql)
-                target.commit()
+                with _ADD_KEY:
+                    target.execute(item.sql)
+                    target.commit()
             if item.validate:
                 # A separate step: VALIDATE only takes SHARE UPDATE EXCLUSIVE on the child and
                 # ROW SHARE on the parent, so several keys to one parent validate at once.

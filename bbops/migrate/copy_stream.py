@@ -122,24 +122,25 @@ def stream(
     get, put = src.get_copy_data, dst.put_copy_data
     try:
         while True:
+            # The hot loop: drain what libpq has buffered, one C call each way per row.
             n, data = get(1)
-            if n > 0:
-                # put_copy_data only queues (non-blocking); 0 means the queue is full.
-                while put(data) == 0:
+            while n > 0:
+                if not put(data):  # 0: the non-blocking queue is full
                     _flush_all(dst)
+                    while not put(data):
+                        _flush_all(dst)
                 rows += 1
                 nbytes += n
-                if progress is not None and rows - last_rows >= PROGRESS_EVERY:
-                    progress(rows - last_rows, nbytes - last_bytes)
-                    last_rows, last_bytes = rows, nbytes
-                continue
-            if n == 0:
-                # The source's buffer is drained: push what we queued, then wait for more.
-                _flush_all(dst)
-                _wait(src.socket, select.POLLIN)
-                src.consume_input()
-                continue
-            break  # -1: the COPY OUT is complete
+                n, data = get(1)
+            if n < 0:
+                break  # -1: the COPY OUT is complete
+            # The source's buffer is drained: report, push what we queued, wait for more.
+            if progress is not None and rows - last_rows >= PROGRESS_EVERY:
+                progress(rows - last_rows, nbytes - last_bytes)
+                last_rows, last_bytes = rows, nbytes
+            _flush_all(dst)
+            _wait(src.socket, select.POLLIN)
+            src.consume_input()
         sent = _finish(src, "reading from the source failed")
         while dst.put_copy_end(None) == 0:
             _flush_all(dst)
