@@ -77,3 +77,31 @@ def _forget_secrets() -> Iterator[None]:
     secrets.clear()
     yield
     secrets.clear()
+
+
+def purge_local_backend() -> None:
+    """Drop every database of the local backend's current namespace (``BBOPS_LOCAL_NAMESPACE``)."""
+    from bbops.providers.local import open_local_backend
+
+    backend = open_local_backend()
+    try:
+        backend.branches.purge()
+    finally:
+        backend.close()
+
+
+@pytest.fixture
+def local_env(pg_server_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """A local backend of its own: a namespace on the session's server and a state folder.
+
+    Yields the state folder. Runner variables that would change what commands do
+    are removed; every database of the namespace is dropped afterwards.
+    """
+    monkeypatch.setenv("BBOPS_LOCAL_DATABASE_URL", pg_server_url)
+    monkeypatch.setenv("BBOPS_LOCAL_NAMESPACE", "t" + uuid.uuid4().hex[:8])
+    monkeypatch.setenv("BBOPS_HOME", str(tmp_path / "state"))
+    for name in ("GITHUB_ACTIONS", "GITHUB_EVENT_PATH", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ENV",
+                 "GITHUB_SHA", "BBOPS_STATE_KEY", "BBOPS_BACKEND"):
+        monkeypatch.delenv(name, raising=False)
+    yield tmp_path / "state"
+    purge_local_backend()

@@ -62,7 +62,7 @@ def pull_request_payload(
             "closed_at": "2026-11-26T08:00:00Z" if closed else None,
             "head": {"label": f"{head_owner}:{head_ref}", "ref": head_ref, "sha": head_sha, "repo": head},
             "base": {
-                "label": f"better-being:main",
+                "label": "better-being:main",
                 "ref": "main",
                 "sha": "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",
                 "repo": base,

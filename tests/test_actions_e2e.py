@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import purge_local_backend
 from tests.github_fake import FakeGitHub, serve
 from tests.github_fixtures import BASE_REPO, parse_runner_file, pull_request_payload
 
@@ -115,16 +116,7 @@ def job(tmp_path, pg_server_url, monkeypatch) -> Job:
         "RUNNER_TEMP": str(temp),
     }
     yield Job(workspace, temp, base)
-    from bbops.providers.local import dbops, open_local_backend
-
-    backend = open_local_backend()
-    try:
-        catalog = backend.branches._catalog()
-        for entry in catalog.list(kind=None):
-            dbops.drop_database(catalog.conn, entry.database)
-            catalog.delete(entry.name)
-    finally:
-        backend.close()
+    purge_local_backend()
 
 
 @pytest.fixture

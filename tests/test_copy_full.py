@@ -72,6 +72,15 @@ CREATE TABLE purchase (
     CONSTRAINT purchase_total_person_key UNIQUE (person_id, id)
 );
 CREATE INDEX purchase_category_idx ON purchase (category_id);
+
+-- Post-data objects beyond indexes and keys.
+CREATE MATERIALIZED VIEW purchase_totals AS SELECT person_id, sum(total) AS total FROM purchase GROUP BY person_id;
+CREATE UNIQUE INDEX purchase_totals_person_idx ON purchase_totals (person_id);
+CREATE FUNCTION default_label() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN NEW.label := coalesce(NEW.label, 'none'); RETURN NEW; END $$;
+CREATE TRIGGER typed_text_default_label BEFORE INSERT ON typed_text FOR EACH ROW EXECUTE FUNCTION default_label();
+ALTER TABLE person ENABLE ROW LEVEL SECURITY;
+CREATE POLICY person_visible ON person FOR SELECT USING (name IS NOT NULL);
 """
 
 DATA = """
@@ -101,6 +110,7 @@ INSERT INTO address (id, person_id, city) SELECT i, 1 + i % 300, 'city ' || i FR
 UPDATE person SET home_address_id = id;
 INSERT INTO purchase (person_id, category_id, total)
 SELECT 1 + i % 300, CASE WHEN i % 5 <> 0 THEN 1 + i % 500 END, (i % 1000) / 4.0 FROM generate_series(1, 4000) i;
+REFRESH MATERIALIZED VIEW purchase_totals;
 """
 
 TABLES = ["public.typed_binary", "public.typed_text", "public.category", "public.person", "public.address",
@@ -168,6 +178,11 @@ def test_full_copy_is_identical_row_for_row(source_url, make_database):
             "INSERT INTO typed_binary (amount) VALUES (2) RETURNING id, serial_no, doubled").fetchone()
         assert (new_id, serial_no, doubled) == (3003, 3003, 4)
         assert conn.execute("INSERT INTO purchase (person_id, total) VALUES (1, 1) RETURNING id").fetchone()[0] == 4001
+        # Materialized views are filled, triggers and policies are back.
+        assert conn.execute("SELECT count(*) FROM purchase_totals").fetchone()[0] == 300
+        assert conn.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'typed_text_default_label'").fetchone()[0] == 1
+        assert conn.execute("SELECT relrowsecurity FROM pg_class WHERE relname = 'person'").fetchone()[0]
+        assert conn.execute("SELECT count(*) FROM pg_policy WHERE polname = 'person_visible'").fetchone()[0] == 1
         # The bookkeeping schema is gone after a finished copy.
         assert conn.execute("SELECT to_regnamespace('bbops')").fetchone()[0] is None
         # Keys are enforced on the copy.

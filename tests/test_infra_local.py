@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from bbops.cli import main
@@ -15,23 +13,6 @@ from bbops.providers.local import open_local_backend
 PLAN = Path(__file__).resolve().parent.parent / "plans" / "bb-prodx.yaml"
 
 
-@pytest.fixture
-def local_env(pg_server_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("BBOPS_LOCAL_DATABASE_URL", pg_server_url)
-    monkeypatch.setenv("BBOPS_LOCAL_NAMESPACE", "i" + uuid.uuid4().hex[:6])
-    monkeypatch.setenv("BBOPS_HOME", str(tmp_path / "state"))
-    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-    yield
-    from bbops.providers.local import dbops
-
-    backend = open_local_backend()
-    try:
-        catalog = backend.branches._catalog()
-        for entry in catalog.list(kind=None):
-            dbops.drop_database(catalog.conn, entry.database)
-            catalog.delete(entry.name)
-    finally:
-        backend.close()
 
 
 def run(*args: str):

@@ -26,15 +26,8 @@ def branches(pg_server_url: str, tmp_path: Path) -> Iterator[LocalBranches]:
     provider = backend.branches
     assert isinstance(provider, LocalBranches)
     yield provider
-    _purge(provider)
+    provider.purge()
     backend.close()
-
-
-def _purge(provider: LocalBranches) -> None:
-    catalog = provider._catalog()
-    for entry in catalog.list(kind=None):
-        dbops.drop_database(catalog.conn, entry.database)
-        catalog.delete(entry.name)
 
 
 def _sql(provider: LocalBranches, name: str, query: str, params: tuple = ()) -> list[tuple]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,26 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PLAN = ROOT / "plans" / "bb-prodx.yaml"
 
 
-@pytest.fixture
-def local_env(pg_server_url, tmp_path, monkeypatch):
-    """A local backend of its own: a namespace on the session's server and a state folder."""
-    namespace = "t" + uuid.uuid4().hex[:6]
-    monkeypatch.setenv("BBOPS_LOCAL_DATABASE_URL", pg_server_url)
-    monkeypatch.setenv("BBOPS_LOCAL_NAMESPACE", namespace)
-    monkeypatch.setenv("BBOPS_HOME", str(tmp_path / "state"))
-    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-    monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
-    yield
-    from bbops.providers.local import dbops
-
-    backend = open_local_backend()
-    try:  # drop every database of this namespace, long-lived ones included
-        catalog = backend.branches._catalog()
-        for entry in catalog.list(kind=None):
-            dbops.drop_database(catalog.conn, entry.database)
-            catalog.delete(entry.name)
-    finally:
-        backend.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
 import httpx
@@ -60,26 +59,6 @@ def write_plan(folder: Path, steps: str) -> Path:
     return path
 
 
-@pytest.fixture
-def local_env(pg_server_url, tmp_path, monkeypatch):
-    """A local backend of its own: a namespace on the session's server and a state folder."""
-    namespace = "p" + uuid.uuid4().hex[:6]
-    monkeypatch.setenv("BBOPS_LOCAL_DATABASE_URL", pg_server_url)
-    monkeypatch.setenv("BBOPS_LOCAL_NAMESPACE", namespace)
-    monkeypatch.setenv("BBOPS_HOME", str(tmp_path / "state"))
-    for name in ("GITHUB_ACTIONS", "GITHUB_EVENT_PATH", "GITHUB_STEP_SUMMARY", "GITHUB_SHA", "BBOPS_STATE_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    yield tmp_path / "state"
-    from bbops.providers.local import dbops
-
-    backend = open_local_backend()
-    try:
-        catalog = backend.branches._catalog()
-        for entry in catalog.list(kind=None):
-            dbops.drop_database(catalog.conn, entry.database)
-            catalog.delete(entry.name)
-    finally:
-        backend.close()
 
 
 @pytest.fixture

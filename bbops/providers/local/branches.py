@@ -188,6 +188,18 @@ class LocalBranches(RestorePoints):
             catalog.delete(name)
             return True
 
+    def purge(self) -> int:
+        """Drop every branch and snapshot of this namespace, protected ones too; how many went.
+
+        For throwaway namespaces (test runs); the lifecycle never calls it.
+        """
+        catalog = self._catalog()
+        entries = catalog.list(kind=None)
+        for entry in entries:
+            dbops.drop_database(catalog.conn, entry.database)
+            catalog.delete(entry.name)
+        return len(entries)
+
     def reset_branch(self, name: str) -> Branch:
         """Put ``name`` back to its parent's current state, keeping its metadata and id."""
         validate_name(name)
