@@ -185,3 +185,13 @@ def test_every_schema_property_is_described():
 
     walk(schema, "")
     assert not missing, missing
+
+
+def test_a_credential_is_reported_even_when_the_plan_has_schema_errors(tmp_path):
+    secret = "npg_" + "Q7" * 8
+    text = MINIMAL.replace("region: aws-eu-central-1", "regoin: aws-eu-central-1") + f"description: old url {secret}\n"
+    problems = validate_file(write(tmp_path, text))
+    messages = [p.render() for p in problems]
+    assert any("unknown field `regoin`" in m for m in messages), messages
+    assert any(m.startswith(f"plan.yaml:{len(text.splitlines())}:") and "Neon password" in m for m in messages), messages
+    assert all(secret not in m for m in messages)

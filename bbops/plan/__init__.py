@@ -10,7 +10,8 @@ from pathlib import Path
 
 from bbops.errors import PlanError, Problem, UsageError
 from bbops.plan.checks import semantic_problems
-from bbops.plan.loader import load_file
+from bbops.plan.credentials import find_credentials
+from bbops.plan.loader import dotted, load_file
 from bbops.plan.model import Plan, build
 from bbops.plan.schema import schema_problems
 
@@ -34,7 +35,11 @@ def _check(path: Path) -> tuple[Plan | None, list[Problem]]:
         return None, [loaded.problem((), "a plan is a mapping with at least `version` and `name`")]
     problems = schema_problems(loaded)
     if problems:
-        return None, problems
+        # Semantic checks assume the schema's shapes; the credential scan does not, and a
+        # leaked secret must be reported even when the plan also has a typo.
+        flagged = {p.field for p in problems}
+        leaks = [loaded.problem(f, m) for f, m in find_credentials(loaded.data) if dotted(f) not in flagged]
+        return None, sorted(problems + leaks, key=lambda p: (p.line, p.column, p.message))
     problems = semantic_problems(loaded, path.parent)
     if problems:
         return None, sorted(problems, key=lambda p: (p.line, p.column, p.message))
