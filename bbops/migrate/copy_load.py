@@ -80,7 +80,11 @@ def prepare_full(source: psycopg.Connection, target: psycopg.Connection, source_
             copy_state.ensure(target)
             load_pre_data(target, script)
             copy_state.mark(target, "schema pre-data")
-    oids = [t.oid for t in source_tables]
+    # Materialized views get their indexes too (built empty; REFRESH at the end fills them).
+    views = [r[0] for r in source.execute(
+        "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm'"
+        " AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'bbops')").fetchall()]
+    oids = [t.oid for t in source_tables] + views
     items = post_data_items(source, oids) + other_post_data(source, oids)
     columns = {t.qualified: ([_q(c.name) for c in t.copy_columns], all(c.binary_safe for c in t.copy_columns))
                for t in chosen}
