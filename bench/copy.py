@@ -28,8 +28,8 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dataset  # noqa: E402
-from pgserver15 import Server  # noqa: E402
+import dataset
+from pgserver15 import Server
 
 BBOPS = [sys.executable, "-m", "bbops"]
 

@@ -9,7 +9,6 @@ from bbops.errors import UsageError
 from bbops.migrate.copy import copy_database
 from bbops.migrate.verify import verify_databases
 
-
 SCHEMA = """
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
 CREATE DOMAIN positive_int AS integer CHECK (VALUE > 0);

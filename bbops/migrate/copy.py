@@ -24,11 +24,30 @@ import psycopg
 from bbops import pg
 from bbops.errors import UsageError
 from bbops.migrate import copy_state
-from bbops.migrate.copy_catalog import Table, foreign_keys, list_tables, prepare_session, select_tables, server_major
+from bbops.migrate.copy_catalog import (
+    Table,
+    foreign_keys,
+    list_tables,
+    prepare_session,
+    select_tables,
+    server_major,
+)
 from bbops.migrate.copy_jobs import Job, JobRunner
 from bbops.migrate.copy_load import prepare_data_only, prepare_full
-from bbops.migrate.copy_plan import (CHUNK_BYTES, P_CHUNK, ChunkSpec, TableTally, Worker, analyze_job,
-                                     cancel_worker, chunk_count, chunk_job, close_worker, open_worker, post_jobs)
+from bbops.migrate.copy_plan import (
+    CHUNK_BYTES,
+    P_CHUNK,
+    ChunkSpec,
+    TableTally,
+    Worker,
+    analyze_job,
+    cancel_worker,
+    chunk_count,
+    chunk_job,
+    close_worker,
+    open_worker,
+    post_jobs,
+)
 from bbops.migrate.copy_progress import NullProgress, ProgressSink
 from bbops.migrate.copy_schema import materialized_views, sequence_values, set_sequences
 

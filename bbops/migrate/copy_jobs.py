@@ -116,7 +116,7 @@ class JobRunner(Generic[W]):
         finally:
             try:
                 self._close(worker)
-            except Exception:  # noqa: BLE001 - closing must not hide the real outcome
+            except Exception:  # noqa: BLE001, S110 - closing must not hide the real outcome
                 pass
 
     def run(self) -> None:
@@ -138,7 +138,7 @@ class JobRunner(Generic[W]):
             for worker in live:
                 try:
                     self._cancel(worker)
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001, S110 - best effort: the server may be gone already
                     pass
             for t in threads:
                 t.join(10)

@@ -18,7 +18,13 @@ from bbops.errors import UsageError
 from bbops.migrate import copy_state
 from bbops.migrate.copy_catalog import Table, foreign_keys, list_tables, nonempty
 from bbops.migrate.copy_progress import ProgressSink
-from bbops.migrate.copy_schema import PostItem, dump_pre_data, load_pre_data, other_post_data, post_data_items
+from bbops.migrate.copy_schema import (
+    PostItem,
+    dump_pre_data,
+    load_pre_data,
+    other_post_data,
+    post_data_items,
+)
 from bbops.migrate.order import ForeignKey, explain, load_order
 
 

@@ -64,7 +64,7 @@ def _candidates() -> list[str]:
 
 def pg_dump_version(path: str) -> int | None:
     try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20).stdout
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     match = _VERSION.search(out)
@@ -101,7 +101,7 @@ def dump_pre_data(source_url: str, snapshot: str | None, server_major: int) -> s
     ]
     if snapshot:
         cmd.append(f"--snapshot={snapshot}")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         raise MigrationError(f"pg_dump of the source schema failed: {secrets.scrub(proc.stderr.strip())}")
     return _META.sub("", proc.stdout)

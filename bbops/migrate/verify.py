@@ -32,14 +32,20 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import psycopg
 
 from bbops import pg
-from bbops.migrate.copy_catalog import Table, list_tables, matches, prepare_session, select_tables
 from bbops.migrate import verify_catalog as vc
+from bbops.migrate.copy_catalog import (
+    Table,
+    list_tables,
+    matches,
+    prepare_session,
+    select_tables,
+)
 
 
 @dataclass(frozen=True)
