@@ -131,3 +131,11 @@ def test_rich_progress_survives_a_whole_copy(capsys):
     sink.table_done("public.orders")
     sink.close()
     assert "index public.orders_pkey: done" in capsys.readouterr().err
+
+
+def test_pg_dump_too_old_for_the_server_is_a_usage_error():
+    from bbops.migrate.copy_schema import find_pg_dump
+
+    with pytest.raises(UsageError, match="needs pg_dump 99 or newer") as info:
+        find_pg_dump(99)
+    assert "--data-only" in (info.value.hint or "")

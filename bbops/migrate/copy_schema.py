@@ -23,6 +23,7 @@ validations of keys to the same parent run at once.
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import re
 import shutil
@@ -51,14 +52,12 @@ def _candidates() -> list[str]:
         found.append(on_path)
     found += sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"))
     found += sorted(glob.glob("/usr/pgsql-*/bin/pg_dump"))
-    try:
-        import pgserver  # bundled binaries of the embedded server
-
-        bundled = os.path.join(os.path.dirname(pgserver.__file__), "pginstall", "bin", "pg_dump")
+    # The bundled binaries of the embedded server; found without importing it (its import is noisy).
+    spec = importlib.util.find_spec("pgserver")
+    if spec is not None and spec.submodule_search_locations:
+        bundled = os.path.join(next(iter(spec.submodule_search_locations)), "pginstall", "bin", "pg_dump")
         if os.path.exists(bundled):
             found.append(bundled)
-    except ImportError:  # pragma: no cover - pgserver is a dependency
-        pass
     return list(dict.fromkeys(found))
 
 
