@@ -1,8 +1,8 @@
 """Benchmark: bbops copy against pgcopydb clone and pg_dump | psql, same data, same server.
 
-    python bench/copy.py                # small (scale 0.05), about a minute
-    python bench/copy.py --scale 1      # 200k users, 1M orders, ~3M order items
-    python bench/copy.py --url postgresql://...   # use an existing server instead
+    python bench/copy_compare.py                # small (scale 0.05), about a minute
+    python bench/copy_compare.py --scale 1      # 200k users, 1M orders, ~3M order items
+    python bench/copy_compare.py --url postgresql://...   # use an existing server instead
 
 It starts a throwaway PostgreSQL 15 server (see ``pgserver15``), generates the
 BB-PRODX-shaped dataset (``dataset``), then copies it with each tool into a
