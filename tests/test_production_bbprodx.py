@@ -17,7 +17,6 @@ from bbops.production.health import use_transport
 from bbops.providers.base import EnvVar
 from bbops.providers.local import open_local_backend
 from bbops.seed import run_seeds
-from tests.test_production_local import local_env  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN = ROOT / "plans" / "bb-prodx.yaml"
@@ -44,7 +43,9 @@ def counts(url: str) -> dict[str, int]:
 def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):  # noqa: F811
     old = old_database(make_database)
     old_unpooled = old + ("&" if "?" in old else "?") + "application_name=unpooled"
-    monkeypatch.setenv("OLD_DATABASE_URL", old)
+    # The plan's undo of the cutover points back at these (pooled for the app, direct for tools).
+    monkeypatch.setenv("OLD_DATABASE_URL_POOLED", old)
+    monkeypatch.setenv("OLD_DATABASE_URL", old_unpooled)
     monkeypatch.setenv("APP_HEALTH_URL", "https://bb-prodx.example/api/health")
     health_calls: list[str] = []
 

@@ -10,7 +10,6 @@ from bbops.production.history import RunInfo
 from bbops.production.rollback import RollbackFailed, rollback
 from bbops.production.run import apply_production
 from tests.test_production_cloud import OLD_DB_URL, Health, _history, _prod_env, shop  # noqa: F401 - fixture
-from tests.test_production_local import local_env  # noqa: F401 - fixture
 
 
 def _applied(shop, backend, commit: str = "a" * 40):  # noqa: F811
@@ -77,6 +76,42 @@ def test_sensitive_previous_values_are_refused_before_changing_any(shop, cloud_f
     assert env_part.status == "failed" and "DATABASE_URL" in env_part.error and "set them by hand" in env_part.error
     assert exc.value.report.parts[1].status == "not attempted"
     assert {e["key"]: e["value"] for e in cloud_fakes_pg.vercel.envs.values()} == after
+
+
+def test_a_declared_undo_restores_sensitive_values_without_reading_them(shop, cloud_fakes_pg, cloud_backend_pg,  # noqa: F811
+                                                                       monkeypatch):
+    for env in list(cloud_fakes_pg.vercel.envs.values()):
+        env["type"] = "sensitive"  # Vercel never returns these values
+    plan_file = shop / "shop.yaml"
+    plan_file.write_text(plan_file.read_text().replace(
+        "        DATABASE_URL: {connection: pooled, type: encrypted}\n    - {id: cutover-redeploy",
+        "        DATABASE_URL: {connection: pooled, type: encrypted}\n"
+        "      undo:\n        DATABASE_URL: {value: '${OLD_DATABASE_URL_POOLED}', type: sensitive}\n"
+        "    - {id: cutover-redeploy",
+    ))
+    pooled = OLD_DB_URL.replace("old-db", "old-db-pooler")
+    monkeypatch.setenv("OLD_DATABASE_URL_POOLED", pooled)
+    plan, health = _applied(shop, cloud_backend_pg)
+    assert _prod_env(cloud_fakes_pg) != {"DATABASE_URL": pooled}
+    report = rollback(cloud_backend_pg, plan, "latest", parts=("env", "deployment"), health=health.checker())
+    assert [(p.name, p.status) for p in report.parts] == [("env", "done"), ("deployment", "done"), ("health", "done")]
+    assert _prod_env(cloud_fakes_pg) == {"DATABASE_URL": pooled}
+    restored = [e for e in cloud_fakes_pg.vercel.envs.values() if e["key"] == "DATABASE_URL" and "production" in e["target"]]
+    assert [e["type"] for e in restored] == ["sensitive"]
+
+
+def test_an_undo_for_a_variable_the_step_does_not_set_is_a_plan_error(shop):  # noqa: F811
+    from bbops.plan import validate_file
+
+    plan_file = shop / "shop.yaml"
+    plan_file.write_text(plan_file.read_text().replace(
+        "        DATABASE_URL: {connection: pooled, type: encrypted}\n    - {id: cutover-redeploy",
+        "        DATABASE_URL: {connection: pooled, type: encrypted}\n"
+        "      undo:\n        REDIS_URL: {value: '${OLD_REDIS_URL}'}\n    - {id: cutover-redeploy",
+    ))
+    problems = validate_file(plan_file)
+    assert [p.field for p in problems] == ["production.steps[4].undo.REDIS_URL"]
+    assert "not one of the variables this step sets" in problems[0].message
 
 
 def test_an_older_point_undoes_every_later_change_and_a_data_rollback_keeps_the_records(

@@ -56,6 +56,9 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
             out += _migrations_dir(loaded, (*path, "dir"), base_dir / step["dir"])
         elif step["kind"] == "sql":
             out += _file(loaded, (*path, "file"), base_dir / step["file"])
+        elif step["kind"] == "env":
+            for key in sorted(set(step.get("undo") or {}) - set(step.get("env") or {})):
+                out.append(loaded.problem((*path, "undo", key), f"`{key}` is not one of the variables this step sets"))
     return out
 
 

@@ -119,11 +119,18 @@ def _env(ctx: StepContext, p: PendingStep) -> str:
         secrets.register(value)
         wanted.append(EnvVar(source.key, value, source.type, (target,), None))  # type: ignore[arg-type]
     current = {v.key: v for v in ctx.backend.env.list_env(target=target) if v.git_branch is None}
+    declared = step.get("undo") or {}
     box = ctx.box()
     for var in wanted:  # every previous value is recorded before anything changes
         prev = current.get(var.key)
         state, sealed = "absent", None
-        if prev is not None and prev.value == "" and prev.type == "sensitive":
+        if var.key in declared:  # the plan says what rollback puts back (e.g. the old database's URL)
+            undo = declared[var.key]
+            value = resolve_ref(undo["value"], what=f"step {step.id} undo {var.key}") or ""
+            secrets.register(value)
+            state, sealed = "present", box.encrypt(value)
+            prev = EnvVar(var.key, value, undo.get("type", "encrypted"), (target,), None)
+        elif prev is not None and prev.value == "" and prev.type == "sensitive":
             state = "unreadable"  # Vercel never returns sensitive values; rollback will say so
             ctx.log(f"warning: the previous value of {var.key} is sensitive and cannot be read back")
         elif prev is not None:
@@ -170,6 +177,7 @@ def preflight(pending: list[PendingStep]) -> None:
         step = p.step
         refs = [("source", step.get("source")), ("url", step.get("url"))]
         refs += [(f"env {key}", spec.get("value")) for key, spec in (step.get("env") or {}).items()]
+        refs += [(f"undo {key}", spec.get("value")) for key, spec in (step.get("undo") or {}).items()]
         for what, ref in refs:
             if ref is not None:
                 resolve_ref(ref, what=f"step {step.id} {what}")
