@@ -89,7 +89,8 @@ def _copy(ctx: StepContext, p: PendingStep) -> str:
     step = p.step
     report = copy_database(
         _source(step), ctx.url(ctx.branch_of(step)), tables=tuple(step.get("tables") or ()),
-        jobs=int(step.get("jobs", 2)), data_only=bool(step.get("data_only", True)), resume=p.resume,
+        jobs=int(step.get("jobs", 2)), data_only=bool(step.get("data_only", True)),
+        rebuild_indexes=bool(step.get("rebuild_indexes", False)), resume=p.resume,
     )
     rows = getattr(report, "rows", None)
     return f"copied{' ' + str(rows) + ' row(s)' if isinstance(rows, int) else ''}{' (resumed)' if p.resume else ''}"
