@@ -297,8 +297,9 @@ def test_gc_and_apply_dry_runs_on_the_local_backend(job, make_database):
     assert created.returncode == 0, created.stderr
     gc, _, _ = job.run("preview-gc", backend="local", dry_run="true")
     assert gc.returncode == 0, gc.stderr
-    # apply.yml hands the old database's URL to the step from a secret
-    applied, _, _ = job.run("apply", caller_env={"OLD_DATABASE_URL": make_database("old"),
+    # apply.yml hands the old database's URLs to the steps from secrets (the copy's source, the cutover's undo)
+    old = make_database("old")
+    applied, _, _ = job.run("apply", caller_env={"OLD_DATABASE_URL": old, "OLD_DATABASE_URL_POOLED": old,
                                                         "APP_HEALTH_URL": "http://127.0.0.1:9/api/health"}, backend="local",
                             dry_run="true")
     assert applied.returncode == 0, applied.stdout + applied.stderr
