@@ -18,7 +18,7 @@ from bbops import secrets
 from bbops.pg import with_database
 
 # Fixtures for the cloud backend on stateful Neon/Vercel fakes (cloud_backend, cloud_fakes, ..._pg).
-pytest_plugins = ["tests.fakes.plugin", "tests.leakcheck"]
+pytest_plugins = ["tests.leakcheck", "tests.fakes.plugin"]
 
 
 @pytest.fixture(scope="session")
