@@ -41,3 +41,19 @@ def test_local_plan_apply_converges(local_env):
         assert (("production",), "DATABASE_URL") in env and (("development",), "DATABASE_URL_UNPOOLED") in env
     finally:
         backend.close()
+
+
+def test_apply_refuses_before_changing_anything_when_a_step_cannot_run(local_env, monkeypatch):
+    # The copy step needs ${OLD_DATABASE_URL}: without it, not even the infrastructure part may run,
+    # or a merge would leave production half-applied (branches made, steps not started).
+    for name in ("OLD_DATABASE_URL", "OLD_DATABASE_URL_POOLED", "APP_HEALTH_URL"):
+        monkeypatch.delenv(name, raising=False)
+    result = run("apply", "--auto-approve")
+    assert result.exit_code == 2, result.output
+    assert "OLD_DATABASE_URL" in result.output
+    backend = open_local_backend()
+    try:
+        assert backend.branches.list_branches() == []
+        assert backend.env.list_env() == []
+    finally:
+        backend.close()

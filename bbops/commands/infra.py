@@ -13,7 +13,7 @@ from bbops.commands.options import backend_option, plan_option
 from bbops.commands.production import after_rollback_option, run_production_steps
 from bbops.errors import DifferencesFound, UsageError
 from bbops.plan import default_plan_path, load_plan
-from bbops.production.run import env_owned_by_steps
+from bbops.production.run import apply_production, env_owned_by_steps
 
 
 def _render(actions, fmt: str) -> None:
@@ -69,6 +69,10 @@ def apply_cmd(auto_approve: bool, dry_run: bool, steps: bool, after_rollback: bo
                     console.say(f"{a.address}: left to production step {owned[a.address]}")
             actions = [a for a in actions if a.address not in owned]
         pending = [a for a in actions if a.pending]
+        if steps and pending and not dry_run:
+            # Refuse before the infrastructure changes what the steps cannot finish: a missing
+            # ${NAME}, drift of an applied step, a rollback not yet acknowledged.
+            apply_production(be, plan, dry_run=True, after_rollback=after_rollback, summary=False)
         if pending and not dry_run:
             if not auto_approve:
                 if not sys.stdin.isatty():

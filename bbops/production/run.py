@@ -117,6 +117,7 @@ def apply_production(
                              hint="run `bbops apply` (with the infrastructure) to create the plan's branches")
         # A dry run before the first apply: everything would run.
         pending = pending_steps(plan, {})
+        preflight(pending)
         report.steps = [StepOutcome(p.step.id, p.step.kind, "would run", "new") for p in pending]
         report.restore_point = restore.point_name(run.commit) if production.restore_point and \
             first_mutating(pending) is not None else None
