@@ -8,11 +8,10 @@ from pathlib import Path
 import click
 
 from bbops import console, infra, infra_render
-from bbops.backends import open_backend
+from bbops.backends import plan_and_backend
 from bbops.commands.options import backend_option, plan_option
 from bbops.commands.production import after_rollback_option, run_production_steps
 from bbops.errors import DifferencesFound, UsageError
-from bbops.plan import default_plan_path, load_plan
 from bbops.production.run import apply_production, env_owned_by_steps
 
 
@@ -33,12 +32,8 @@ def _render(actions, fmt: str) -> None:
 @backend_option
 def plan_cmd(check: bool, fmt: str, plan_path: Path | None, backend: str) -> None:
     """Show what apply would change so the infrastructure matches the plan."""
-    plan = load_plan(plan_path or default_plan_path())
-    be = open_backend(backend, plan)
-    try:
+    with plan_and_backend(plan_path, backend) as (plan, be):
         actions = infra.plan_infra(be, plan)
-    finally:
-        be.close()
     _render(actions, fmt)
     pending = [a for a in actions if a.pending]
     if check and pending:
@@ -56,9 +51,7 @@ def plan_cmd(check: bool, fmt: str, plan_path: Path | None, backend: str) -> Non
 def apply_cmd(auto_approve: bool, dry_run: bool, steps: bool, after_rollback: bool, plan_path: Path | None,
               backend: str) -> None:
     """Make the infrastructure match the plan, then run the pending production steps."""
-    plan = load_plan(plan_path or default_plan_path())
-    be = open_backend(backend, plan)
-    try:
+    with plan_and_backend(plan_path, backend) as (plan, be):
         actions = infra.plan_infra(be, plan)
         console.say(infra_render.text(actions))
         if steps:  # env vars a pending production step sets (the cutover) are left to that step
@@ -84,8 +77,6 @@ def apply_cmd(auto_approve: bool, dry_run: bool, steps: bool, after_rollback: bo
         # Then the production steps (they need the infrastructure, e.g. the production branch).
         if steps:
             run_production_steps(be, plan, dry_run=dry_run, auto_approve=auto_approve, after_rollback=after_rollback)
-    finally:
-        be.close()
 
 
 COMMANDS = [plan_cmd, apply_cmd]

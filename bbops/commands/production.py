@@ -14,10 +14,9 @@ import sys
 import click
 
 from bbops import console, gha
-from bbops.backends import open_backend
+from bbops.backends import plan_and_backend
 from bbops.commands.options import backend_option, format_option, plan_option
 from bbops.errors import UsageError
-from bbops.plan import default_plan_path, load_plan
 from bbops.plan.model import Plan
 from bbops.production.history import History
 from bbops.production.pending import Recorded, plan_run
@@ -82,13 +81,9 @@ def production_group() -> None:
 @format_option
 def production_apply_cmd(auto_approve, dry_run, after_rollback, plan_path, backend, fmt) -> None:
     """Run the pending production steps once each, in order (no infrastructure changes)."""
-    plan = load_plan(plan_path or default_plan_path())
-    be = open_backend(backend, plan)
-    try:
+    with plan_and_backend(plan_path, backend) as (plan, be):
         run_production_steps(be, plan, dry_run=dry_run, auto_approve=auto_approve, after_rollback=after_rollback,
                              fmt=fmt)
-    finally:
-        be.close()
 
 
 @production_group.command("status")
@@ -97,18 +92,14 @@ def production_apply_cmd(auto_approve, dry_run, after_rollback, plan_path, backe
 @format_option
 def production_status_cmd(plan_path, backend, fmt) -> None:
     """Each step's state in the production history: applied, failed, pending, or changed since applied."""
-    plan = load_plan(plan_path or default_plan_path())
-    if plan.production is None or plan.neon is None:
-        raise UsageError(f"{plan.file.name} has no production steps")
-    be = open_backend(backend, plan)
-    try:
+    with plan_and_backend(plan_path, backend) as (plan, be):
+        if plan.production is None or plan.neon is None:
+            raise UsageError(f"{plan.file.name} has no production steps")
         url = be.branches.connection(plan.production.branch, database=plan.neon.database, role=plan.neon.role,
                                      pooled=False).url
         history = History(url)
         attempts = history.latest_attempts() if history.exists() else {}
         points = [r.name for r in history.restore_points()] if attempts else []
-    finally:
-        be.close()
     planned = plan_run(plan, {k: Recorded(a.status, a.checksum, a.error) for k, a in attempts.items()})
     drifted = {d.step_id for d in planned.drift}
     rows = []
@@ -150,16 +141,14 @@ def _print_rollback(report: RollbackReport, fmt: str) -> None:
 @format_option
 def rollback_cmd(to, data, env, deployment, dry_run, plan_path, backend, fmt) -> None:
     """Put production back to a restore point: data, env vars, deployment (no part flag: all), then health check."""
-    plan = load_plan(plan_path or default_plan_path())
     chosen = tuple(n for n, on in zip(PARTS, (data, env, deployment)) if on) or PARTS
-    be = open_backend(backend, plan)
-    try:
-        report = rollback(be, plan, to, parts=chosen, dry_run=dry_run, log=_log if fmt == "text" else lambda _: None)
-    except RollbackFailed as exc:
-        _print_rollback(exc.report, fmt)
-        raise
-    finally:
-        be.close()
+    with plan_and_backend(plan_path, backend) as (plan, be):
+        try:
+            report = rollback(be, plan, to, parts=chosen, dry_run=dry_run,
+                              log=_log if fmt == "text" else lambda _: None)
+        except RollbackFailed as exc:
+            _print_rollback(exc.report, fmt)
+            raise
     _print_rollback(report, fmt)
 
 
