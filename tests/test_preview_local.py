@@ -257,3 +257,26 @@ def test_delete_during_create_leaves_nothing_behind(local_env, plan):
         assert be.env.list_env(git_branch="f/gone") == []
     finally:
         be.close()
+
+
+def test_a_redeploy_that_failed_after_the_env_upsert_is_retried(backend, plan, monkeypatch):
+    from bbops.errors import ProviderError
+
+    preview.ensure_long_lived(backend, plan)
+    calls = []
+    real = backend.deployments.redeploy
+
+    def flaky(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise ProviderError("deployment service unavailable", method="POST", path="/v13/deployments", status=503)
+        return real(**kwargs)
+
+    monkeypatch.setattr(backend.deployments, "redeploy", flaky)
+    with pytest.raises(ProviderError):
+        preview.create(backend, plan, preview.PullRequest(51, "f/redeploy"))
+    assert len(backend.env.list_env(git_branch="f/redeploy")) == 2  # the env vars did land
+    again = preview.create(backend, plan, preview.PullRequest(51, "f/redeploy"))
+    assert len(calls) == 2 and again.redeployed is not None  # env unchanged, yet redeployed
+    third = preview.create(backend, plan, preview.PullRequest(51, "f/redeploy"))
+    assert len(calls) == 2 and third.redeployed is None  # nothing new: no redeploy

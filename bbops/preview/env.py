@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import psycopg
+
 from bbops.plan.model import Plan, resolve_ref
-from bbops.providers.base import Backend, EnvVar, env_value_matches
+from bbops.providers.base import Backend, EnvVar, env_value_matches, fingerprint
+
+# What the preview's deployment was last redeployed with, kept in the preview's own
+# database: a redeploy that failed after the env upsert is retried by the next run.
+_STATE_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS bbops",
+    "CREATE TABLE IF NOT EXISTS bbops.preview_env (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),"
+    " env_fingerprint text NOT NULL, redeployed_at timestamptz NOT NULL DEFAULT now())",
+)
 
 
 def preview_env(backend: Backend, plan: Plan, branch: str, git_branch: str) -> list[EnvVar]:
@@ -24,7 +34,13 @@ def preview_env(backend: Backend, plan: Plan, branch: str, git_branch: str) -> l
     return out
 
 
-def hand_out_env(backend: Backend, plan: Plan, branch: str, git_branch: str | None) -> tuple[list[str], str | None]:
+def hand_out_env(
+    backend: Backend, plan: Plan, branch: str, git_branch: str | None, conn: psycopg.Connection
+) -> tuple[list[str], str | None]:
+    """Upsert the preview's env vars where they differ; redeploy until a deployment has them.
+
+    ``conn`` is a connection to the preview's database, where the last redeploy is recorded.
+    """
     if not git_branch:
         return [], None
     wanted = preview_env(backend, plan, branch, git_branch)
@@ -38,9 +54,22 @@ def hand_out_env(backend: Backend, plan: Plan, branch: str, git_branch: str | No
     if changed:
         backend.env.upsert_env(changed)
     redeployed = None
-    # Env changes reach only new deployments: redeploy the branch's preview if one was built without them.
-    if changed and backend.deployments is not None:
-        redeployed = backend.deployments.redeploy(target="preview", git_branch=git_branch)
+    # Env changes reach only new deployments: redeploy the branch's preview unless the
+    # last redeploy already carried these values (a failed one is retried here).
+    if backend.deployments is not None:
+        digest = fingerprint("\n".join(sorted(f"{v.key}={v.value}" for v in wanted)))
+        with conn.transaction():
+            for statement in _STATE_DDL:
+                conn.execute(statement)
+            done = conn.execute("SELECT env_fingerprint FROM bbops.preview_env").fetchone()
+        if changed or done is None or done[0] != digest:
+            redeployed = backend.deployments.redeploy(target="preview", git_branch=git_branch)
+            with conn.transaction():
+                conn.execute(
+                    "INSERT INTO bbops.preview_env (env_fingerprint) VALUES (%s) ON CONFLICT (only_row) "
+                    "DO UPDATE SET env_fingerprint = excluded.env_fingerprint, redeployed_at = now()",
+                    (digest,),
+                )
     return sorted(v.key for v in wanted), redeployed
 
 

@@ -190,4 +190,4 @@ def _prepare(backend: Backend, plan: Plan, report: PreviewReport, log: Callable[
             report.seeds = run_seeds(conn, policy.seed)
         if policy.scrub:
             report.scrubbed = [str(s) for s in scrub(conn, policy.scrub)]
-    report.env, report.redeployed = hand_out_env(backend, plan, report.branch, report.git_branch)
+        report.env, report.redeployed = hand_out_env(backend, plan, report.branch, report.git_branch, conn)
