@@ -111,7 +111,11 @@ def _dsn_params(dsn: str) -> dict[str, str]:
 
 
 def redact_url(url: str) -> str:
-    """The URL (or ``key=value`` string) with its password replaced by ``***``; safe to print."""
+    """The URL (or ``key=value`` string) with its password replaced by ``***``; safe to print.
+
+    The password it hides is registered too, so it is masked wherever else it turns up.
+    """
+    register_url(url)
     if "://" not in url:
         password = url_password(url)
         return url.replace(password, MASK) if password else url

@@ -70,12 +70,11 @@ def test_rows_lists_journal_order_then_unknown() -> None:
     ]
 
 
-def test_display_url_never_shows_a_password() -> None:
+def test_redacted_urls_never_show_a_password() -> None:
     from bbops import secrets
-    from bbops.migrate.runner import display_url
 
     pw = "pw_" + "k" * 12
-    assert pw not in display_url(f"postgresql://app:{pw}@db.example.com/shop")
-    shown = display_url(f"host=db.example.com dbname=shop user=app password={pw}")
+    assert pw not in secrets.redact_url(f"postgresql://app:{pw}@db.example.com/shop")
+    shown = secrets.redact_url(f"host=db.example.com dbname=shop user=app password={pw}")
     assert pw not in shown and "dbname=shop" in shown
     assert secrets.scrub(f"oops {pw}") == "oops ***"  # and it is now masked everywhere

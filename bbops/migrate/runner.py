@@ -16,7 +16,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 
 from bbops import pg, secrets
 from bbops.errors import DifferencesFound, MigrationError, ProviderError
@@ -58,7 +57,7 @@ def _db_errors(url: str) -> Iterator[None]:
     try:
         yield
     except psycopg.OperationalError as exc:
-        raise ProviderError(f"lost the connection to {display_url(url)}: {secrets.scrub(str(exc)).strip()}") from None
+        raise ProviderError(f"lost the connection to {secrets.redact_url(url)}: {secrets.scrub(str(exc)).strip()}") from None
     except psycopg.Error as exc:
         raise MigrationError(f"bookkeeping query failed: {secrets.scrub(str(exc)).strip()}") from None
 
@@ -115,19 +114,7 @@ def migrate_up(
 def _status(conn: psycopg.Connection, url: str, journal: Journal, target: Target) -> MigrationStatus:
     rows = history.read_rows(conn, target.schema, target.table)
     attempts = history.latest_attempts(conn)
-    return compare(journal.migrations, rows, attempts, database=display_url(url), folder=str(journal.folder))
-
-
-def display_url(url: str) -> str:
-    """The database, safe to print: a URL with its password masked, or a key=value DSN without it."""
-    if "://" in url:
-        return secrets.redact_url(url)
-    try:
-        params = conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        return secrets.MASK
-    secrets.register(str(params.pop("password", "") or ""))
-    return " ".join(f"{k}={v}" for k, v in params.items())
+    return compare(journal.migrations, rows, attempts, database=secrets.redact_url(url), folder=str(journal.folder))
 
 
 def _check_drift(status: MigrationStatus, allow_changed: bool, warn: Callable[[str], None]) -> None:
