@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
-from bbops.plan.model import Plan, resolve_ref
+from bbops.envvars import branch_env
+from bbops.plan.model import Plan
 from bbops.providers.base import Backend, EnvVar, env_value_matches, fingerprint
 
 # What the preview's deployment was last redeployed with, kept in the preview's own
@@ -18,20 +19,11 @@ _STATE_DDL = (
 
 def preview_env(backend: Backend, plan: Plan, branch: str, git_branch: str) -> list[EnvVar]:
     """The env vars the plan gives a preview deployment, with values from ``branch``."""
-    assert plan.neon is not None
     target = plan.vercel.target("preview") if plan.vercel else None
     if target is None:
         return []
-    out = []
-    for source in target.env:
-        if source.connection:
-            value = backend.branches.connection(
-                branch, database=plan.neon.database, role=plan.neon.role, pooled=source.connection == "pooled"
-            ).url
-        else:
-            value = resolve_ref(source.value, what=f"vercel.targets.preview.env.{source.key}") or ""
-        out.append(EnvVar(source.key, value, source.type, ("preview",), git_branch))  # type: ignore[arg-type]
-    return out
+    return branch_env(backend, plan, branch, target.env, target="preview", git_branch=git_branch,
+                      what="vercel.targets.preview.env")
 
 
 def hand_out_env(

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from bbops import pg, secrets
+from bbops.envvars import branch_env
 from bbops.errors import MigrationError
 from bbops.migrate.runner import migrate_up
 from bbops.migrate.statements import Statement, split_statements
@@ -111,14 +112,8 @@ def _verify(ctx: StepContext, p: PendingStep) -> str:
 def _env(ctx: StepContext, p: PendingStep) -> str:
     step, target = p.step, p.step.get("target")
     branch = ctx.branch_of(step)
-    wanted: list[EnvVar] = []
-    for source in env_sources(step.get("env") or {}):
-        if source.connection:
-            value = ctx.url(branch, pooled=source.connection == "pooled")
-        else:
-            value = resolve_ref(source.value, what=f"step {step.id} env {source.key}") or ""
-        secrets.register(value)
-        wanted.append(EnvVar(source.key, value, source.type, (target,), None))  # type: ignore[arg-type]
+    wanted = branch_env(ctx.backend, ctx.plan, branch, env_sources(step.get("env") or {}), target=target,
+                        git_branch=None, what=f"step {step.id} env")
     current = {v.key: v for v in ctx.backend.env.list_env(target=target) if v.git_branch is None}
     declared = step.get("undo") or {}
     box = ctx.box()
