@@ -9,7 +9,7 @@ from pathlib import Path
 from bbops.errors import UsageError
 from bbops.plan import default_plan_path, load_plan
 from bbops.plan.model import Plan
-from bbops.providers.base import Backend
+from bbops.providers.base import Backend, Connection
 
 
 def open_backend(name: str, plan: Plan) -> Backend:
@@ -33,3 +33,10 @@ def plan_and_backend(plan_path: Path | None, backend: str) -> Iterator[tuple[Pla
         yield plan, be
     finally:
         be.close()
+
+
+def app_connection(backend: Backend, plan: Plan, branch: str, *, pooled: bool = False) -> Connection:
+    """Where the app's database (the plan's database and role) answers on ``branch``; direct by default."""
+    if plan.neon is None:
+        raise UsageError(f"{plan.file.name} has no `neon:` section (database and role names)")
+    return backend.branches.connection(branch, database=plan.neon.database, role=plan.neon.role, pooled=pooled)

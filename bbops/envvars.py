@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bbops import secrets
+from bbops.backends import app_connection
 from bbops.plan.model import REF, EnvSource, Plan, resolve_ref
 from bbops.providers.base import Backend, EnvVar
 
@@ -28,13 +29,10 @@ def branch_env(
     a literal value is not (validation refuses literal credentials), so that a
     value like ``true`` is not masked all over the output.
     """
-    assert plan.neon is not None
     out = []
     for source in sources:
         if source.connection:
-            value = backend.branches.connection(
-                branch, database=plan.neon.database, role=plan.neon.role, pooled=source.connection == "pooled"
-            ).url
+            value = app_connection(backend, plan, branch, pooled=source.connection == "pooled").url
         else:
             value = resolve_ref(source.value, what=f"{what}.{source.key}") or ""
         if source.connection or REF.match(source.value or ""):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bbops.backends import app_connection
 from bbops.errors import ProviderError, UsageError
 from bbops.plan.model import Plan, resolve_ref
 from bbops.providers.base import Backend, EnvVar, InfraProvider, fingerprint
@@ -90,8 +91,7 @@ def observe(backend: Backend, plan: Plan, desired: Desired) -> Observed:
     connections = {}
     for want in desired.env:
         if want.branch is not None and want.branch in branches and (want.branch, want.pooled) not in connections:
-            conn = backend.branches.connection(want.branch, database=plan.neon.database, role=plan.neon.role,
-                                               pooled=want.pooled)
+            conn = app_connection(backend, plan, want.branch, pooled=want.pooled)
             connections[(want.branch, want.pooled)] = conn.url
     return Observed(
         settings=infra.get_settings() if infra else None,
@@ -181,8 +181,7 @@ def _apply_env(backend: Backend, plan: Plan, actions: Sequence[Action], log: Log
         want = desired[(action.data["target"], action.data["key"])]
         value = want.value
         if want.branch is not None:
-            value = backend.branches.connection(want.branch, database=plan.neon.database, role=plan.neon.role,
-                                                pooled=want.pooled).url
+            value = app_connection(backend, plan, want.branch, pooled=want.pooled).url
         log(f"{action.op} {action.address}")
         variables.append(EnvVar(want.key, value or "", want.type, (want.target,), None))  # type: ignore[arg-type]
     backend.env.upsert_env(variables)

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import click
 
 from bbops import console, gha, preview
-from bbops.backends import plan_and_backend
+from bbops.backends import app_connection, plan_and_backend
 from bbops.commands.options import backend_option, format_option, plan_option
 from bbops.errors import UsageError
 
@@ -68,7 +68,7 @@ def create_cmd(pr, git_branch, parent, export_env, plan_path, backend, fmt) -> N
         report = preview.create(be, plan, request, parent=parent, log=_log(fmt))
         if export_env:
             assert plan.neon is not None
-            url = be.branches.connection(report.branch, database=plan.neon.database, role=plan.neon.role, pooled=False).url
+            url = app_connection(be, plan, report.branch).url
             gha.export_env(export_env, url)
     _runner_outputs(report)
     if fmt == "json":

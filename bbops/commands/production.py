@@ -14,7 +14,7 @@ import sys
 import click
 
 from bbops import console, gha
-from bbops.backends import plan_and_backend
+from bbops.backends import app_connection, plan_and_backend
 from bbops.commands.options import backend_option, format_option, plan_option
 from bbops.errors import UsageError
 from bbops.plan.model import Plan
@@ -95,8 +95,7 @@ def production_status_cmd(plan_path, backend, fmt) -> None:
     with plan_and_backend(plan_path, backend) as (plan, be):
         if plan.production is None or plan.neon is None:
             raise UsageError(f"{plan.file.name} has no production steps")
-        url = be.branches.connection(plan.production.branch, database=plan.neon.database, role=plan.neon.role,
-                                     pooled=False).url
+        url = app_connection(be, plan, plan.production.branch).url
         history = History(url)
         attempts = history.latest_attempts() if history.exists() else {}
         points = [r.name for r in history.restore_points()] if attempts else []

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from bbops import pg
+from bbops.backends import app_connection
 from bbops.errors import UsageError
 from bbops.locks import advisory_lock
 from bbops.migrate.runner import migrate_up
@@ -76,9 +77,7 @@ def lock_url(backend: Backend, plan: Plan) -> str:
     if admin:
         return admin() if callable(admin) else admin
     assert plan.neon is not None
-    return backend.branches.connection(
-        plan.neon.default_branch.name, database=plan.neon.database, role=plan.neon.role, pooled=False
-    ).url
+    return app_connection(backend, plan, plan.neon.default_branch.name).url
 
 
 def ensure_long_lived(backend: Backend, plan: Plan, log: Callable[[str], None] = lambda _: None) -> list[str]:
@@ -107,7 +106,7 @@ def ensure_long_lived(backend: Backend, plan: Plan, log: Callable[[str], None] =
 
 def _prepare_root(backend: Backend, plan: Plan, name: str, log: Callable[[str], None]) -> None:
     assert plan.neon is not None
-    url = backend.branches.connection(name, database=plan.neon.database, role=plan.neon.role, pooled=False).url
+    url = app_connection(backend, plan, name).url
     policy = plan.preview
     if policy and policy.migrations:
         migrate_up(url, policy.migrations, on_event=log)
@@ -180,7 +179,7 @@ def _prepare(backend: Backend, plan: Plan, report: PreviewReport, log: Callable[
     """Migrate, seed and scrub the branch, then upsert its env vars (in that order: no env before scrub)."""
     assert plan.neon is not None and plan.preview is not None
     policy = plan.preview
-    direct = backend.branches.connection(report.branch, database=plan.neon.database, role=plan.neon.role, pooled=False)
+    direct = app_connection(backend, plan, report.branch)
     report.host, report.database = direct.host, direct.database
     if policy.migrations:
         result = migrate_up(direct.url, policy.migrations, on_event=log)

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from bbops import secrets
+from bbops.backends import app_connection
 from bbops.errors import BBopsError, MigrationError, UsageError
 from bbops.plan.model import Plan, resolve_ref
 from bbops.production import restore
@@ -117,8 +118,7 @@ def rollback(
     if production.health_check:  # a missing ${NAME} must stop the rollback before its first part, not after
         resolve_ref(production.health_check, what="production.health_check")
     run = run or run_info_from_env()
-    url = backend.branches.connection(production.branch, database=plan.neon.database, role=plan.neon.role,
-                                      pooled=False).url
+    url = app_connection(backend, plan, production.branch).url
     history = History(url)
     if not history.exists():
         raise UsageError(f"branch {production.branch} has no production history: nothing was applied there")

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 import psycopg
 
 from bbops import gha, pg, secrets
+from bbops.backends import app_connection
 from bbops.errors import BBopsError, DifferencesFound, MigrationError, UsageError
 from bbops.locks import advisory_lock
 from bbops.plan.model import Plan
@@ -122,8 +123,7 @@ def apply_production(
         report.restore_point = restore.point_name(run.commit) if production.restore_point and \
             first_mutating(pending) is not None else None
         return report
-    url = backend.branches.connection(production.branch, database=plan.neon.database, role=plan.neon.role,
-                                      pooled=False).url
+    url = app_connection(backend, plan, production.branch).url
     history = History(url)
     with production_lock(backend, url, production.branch, "production apply", lock_timeout):
         try:
@@ -150,8 +150,7 @@ def env_owned_by_steps(backend: Backend, plan: Plan, *, after_rollback: bool = F
         return {}
     recorded: dict[str, Recorded] = {}
     if backend.branches.get_branch(production.branch) is not None:
-        history = History(backend.branches.connection(production.branch, database=plan.neon.database,
-                                                      role=plan.neon.role, pooled=False).url)
+        history = History(app_connection(backend, plan, production.branch).url)
         if history.exists():
             recorded = {k: Recorded(a.status, a.checksum, a.error) for k, a in history.latest_attempts().items()}
             if history.outstanding_rollback() and not after_rollback:

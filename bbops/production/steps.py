@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from bbops import pg, secrets
+from bbops.backends import app_connection
 from bbops.envvars import branch_env
 from bbops.errors import MigrationError
 from bbops.migrate.runner import migrate_up
@@ -45,9 +46,7 @@ class StepContext:
 
     def url(self, branch: str, *, pooled: bool = False) -> str:
         assert self.plan.neon is not None
-        return self.backend.branches.connection(
-            branch, database=self.plan.neon.database, role=self.plan.neon.role, pooled=pooled
-        ).url
+        return app_connection(self.backend, self.plan, branch, pooled=pooled).url
 
 
 def _migrations(ctx: StepContext, p: PendingStep) -> str:
