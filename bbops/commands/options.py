@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 format_option = click.option(
@@ -16,7 +18,7 @@ format_option = click.option(
 plan_option = click.option(
     "--plan",
     "plan_path",
-    type=click.Path(path_type=__import__("pathlib").Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="The plan file (default: the one plan under plans/).",
 )
