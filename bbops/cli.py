@@ -14,7 +14,8 @@ import sys
 
 import click
 
-from bbops import __version__, console, secrets
+from bbops import __version__
+from bbops.core import console, redact
 from bbops.errors import BBopsError, Interrupted
 
 # Command name -> the module that defines it (as a click command or group named so).
@@ -59,11 +60,11 @@ class BBopsGroup(click.Group):
             ctx.exit(Interrupted.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except Exception as exc:  # noqa: BLE001 - the one place a bug is turned into exit 3
+        except Exception as exc:
             if os.environ.get("BBOPS_DEBUG"):
                 raise
             console.error(
-                f"internal error ({type(exc).__name__}): {secrets.scrub(str(exc))}\n"
+                f"internal error ({type(exc).__name__}): {redact.scrub(str(exc))}\n"
                 "This is a bug in bbops; set BBOPS_DEBUG=1 for the traceback."
             )
             ctx.exit(3)
@@ -90,7 +91,7 @@ def main() -> None:
     Exit codes: 0 ok, 1 differences found, 2 bad usage or invalid plan,
     3 bug, 4 provider failure, 5 migration or step failure, 130 interrupted.
     """
-    from bbops import gha
+    from bbops.github import runner as gha
 
     gha.install()
 

@@ -62,8 +62,21 @@ def tool_commands(src: str, dst: str, workdir: str) -> dict[str, list[str] | str
     pg_bin = os.environ.get("BENCH_CLIENT_BIN", "/usr/bin")
     return {
         "bbops copy": BBOPS + ["copy", "--source", src, "--target", dst, "--jobs", "2"],
-        "pgcopydb clone": ["pgcopydb", "clone", "--source", src, "--target", dst, "--table-jobs", "2",
-                           "--index-jobs", "2", "--dir", workdir, "--notice"],
+        "pgcopydb clone": [
+            "pgcopydb",
+            "clone",
+            "--source",
+            src,
+            "--target",
+            dst,
+            "--table-jobs",
+            "2",
+            "--index-jobs",
+            "2",
+            "--dir",
+            workdir,
+            "--notice",
+        ],
         "pg_dump | psql": f"set -o pipefail; {pg_bin}/pg_dump '{src}' | {pg_bin}/psql -q -X -v ON_ERROR_STOP=1 '{dst}'",
     }
 
@@ -104,16 +117,22 @@ def main() -> None:
                 with tempfile.TemporaryDirectory(prefix="bench-pgcopydb-") as workdir:
                     cmd = tool_commands(url("bench_src"), url(target), workdir)[tool]
                     wall, rss, _ = run_timed(["bash", "-c", cmd] if isinstance(cmd, str) else cmd)
-                vwall, _, _ = run_timed(BBOPS + ["verify", "--checksums", "--source", url("bench_src"),
-                                                 "--target", url(target)])
+                vwall, _, _ = run_timed(
+                    BBOPS + ["verify", "--checksums", "--source", url("bench_src"), "--target", url(target)]
+                )
                 results[tool].append((wall, rss, vwall))
-                print(f"round {round_no}: {tool:15s} {wall:6.2f}s  (verify --checksums {vwall:5.2f}s, "
-                      f"peak RSS {rss / 1024:.0f} MiB)", flush=True)
+                print(
+                    f"round {round_no}: {tool:15s} {wall:6.2f}s  (verify --checksums {vwall:5.2f}s, "
+                    f"peak RSS {rss / 1024:.0f} MiB)",
+                    flush=True,
+                )
 
         print()
         base = results.get("bbops copy")
-        header = (f"{'tool':16s} {'best s':>8s} {'median s':>9s} {'bbops/tool best':>16s} "
-                  f"{'bbops/tool median':>18s} {'verify s':>9s} {'peak RSS':>9s}")
+        header = (
+            f"{'tool':16s} {'best s':>8s} {'median s':>9s} {'bbops/tool best':>16s} "
+            f"{'bbops/tool median':>18s} {'verify s':>9s} {'peak RSS':>9s}"
+        )
         print(header)
         print("-" * len(header))
         for tool, runs in results.items():
@@ -121,8 +140,10 @@ def main() -> None:
             best, med = min(walls), statistics.median(walls)
             ratio = f"{min(r[0] for r in base) / best:.2f}x" if base else "-"
             ratio_med = f"{statistics.median(r[0] for r in base) / med:.2f}x" if base else "-"
-            print(f"{tool:16s} {best:8.2f} {med:9.2f} {ratio:>16s} {ratio_med:>18s} {min(r[2] for r in runs):9.2f} "
-                  f"{max(r[1] for r in runs) / 1024:7.0f}Mi")
+            print(
+                f"{tool:16s} {best:8.2f} {med:9.2f} {ratio:>16s} {ratio_med:>18s} {min(r[2] for r in runs):9.2f} "
+                f"{max(r[1] for r in runs) / 1024:7.0f}Mi"
+            )
         if base:
             copy_best = min(r[0] for r in base)
             verify_best = min(r[2] for r in base)

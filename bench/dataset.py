@@ -131,6 +131,7 @@ ALTER TABLE wishlist ADD FOREIGN KEY (product_id) REFERENCES products (id);
 
 def sizes(scale: float) -> dict[str, int]:
     """Row counts for ``scale`` (1.0 = 200k users, 1M orders, ~3M order items)."""
+
     def n(base: int, floor: int = 1) -> int:
         return max(floor, int(base * scale))
 
@@ -168,7 +169,7 @@ def _data_sql(s: dict[str, int]) -> list[str]:
                    timestamptz '2022-06-01 00:00:00+00' + i * interval '1 hour'
             FROM generate_series(1::bigint, {p}) i""",
         f"""INSERT INTO orders (id, user_id, status, total, shipping_address, created_at)
-            SELECT md5('o' || i)::uuid, {user_of.format(x='i', u=u)},
+            SELECT md5('o' || i)::uuid, {user_of.format(x="i", u=u)},
                    (enum_range(NULL::order_status))[1 + i % 6], round((10 + (i * 7919 % 40000) / 100.0)::numeric, 2),
                    CASE WHEN i % 4 = 0 THEN NULL ELSE jsonb_build_object('city', 'City ' || (i % 500), 'zip', lpad((i % 99999)::text, 5, '0')) END,
                    timestamptz '2023-01-01 00:00:00+00' + i * interval '37 seconds'
@@ -178,19 +179,19 @@ def _data_sql(s: dict[str, int]) -> list[str]:
                    round((5 + ((i + k) * 31 % 9500) / 100.0)::numeric, 2)
             FROM generate_series(1::bigint, {o}) i, generate_series(1, 2 + i % 3) k""",
         f"""INSERT INTO reviews (id, product_id, user_id, rating, body, created_at)
-            SELECT i, 1 + abs(hashint8(i)) % {p}, {user_of.format(x='i * 3', u=u)}, 1 + i % 5,
+            SELECT i, 1 + abs(hashint8(i)) % {p}, {user_of.format(x="i * 3", u=u)}, 1 + i % 5,
                    'Review ' || i || ': ' || repeat('lovely ', (1 + i % 8)::int),
                    timestamptz '2023-03-01 00:00:00+00' + i * interval '3 minutes'
             FROM generate_series(1::bigint, {r}) i""",
         f"""INSERT INTO review_votes (review_id, user_id, helpful)
             SELECT DISTINCT ON (review_id, user_id) * FROM (
-              SELECT 1 + abs(hashint8(i)) % {r} AS review_id, {user_of.format(x='i * 5', u=u)} AS user_id, i % 3 <> 0 AS helpful
+              SELECT 1 + abs(hashint8(i)) % {r} AS review_id, {user_of.format(x="i * 5", u=u)} AS user_id, i % 3 <> 0 AS helpful
               FROM generate_series(1::bigint, {r * 2}) i) v""",
         f"""INSERT INTO cart (user_id, product_id, quantity)
-            SELECT DISTINCT ON (1, 2) {user_of.format(x='i * 7', u=u)}, 1 + abs(hashint8(i * 11)) % {p}, 1 + i % 3
+            SELECT DISTINCT ON (1, 2) {user_of.format(x="i * 7", u=u)}, 1 + abs(hashint8(i * 11)) % {p}, 1 + i % 3
             FROM generate_series(1::bigint, {s["cart"]}) i""",
         f"""INSERT INTO wishlist (user_id, product_id)
-            SELECT DISTINCT ON (1, 2) {user_of.format(x='i * 13', u=u)}, 1 + abs(hashint8(i * 17)) % {p}
+            SELECT DISTINCT ON (1, 2) {user_of.format(x="i * 13", u=u)}, 1 + abs(hashint8(i * 17)) % {p}
             FROM generate_series(1::bigint, {s["wishlist"]}) i""",
     ]
 
@@ -204,12 +205,13 @@ def generate(url: str, scale: float) -> dict[str, int]:
         for stmt in _data_sql(counts):
             conn.execute(stmt)
         for table in ("categories", "subcategories", "products", "reviews", "cart", "wishlist", "order_items"):
-            conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-            )
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         conn.execute(POST_DATA)
         conn.execute("VACUUM ANALYZE")
-        names = [r[0] for r in conn.execute(
-            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 1"
-        ).fetchall()]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 1"
+            ).fetchall()
+        ]
         return {name: conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in names}

@@ -32,8 +32,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bbops.migrate.journal import read_journal  # noqa: E402
-from bbops.migrate.statements import non_transactional_reason  # noqa: E402
+from bbops.drizzle.journal import read_journal  # noqa: E402
+from bbops.drizzle.statements import non_transactional_reason  # noqa: E402
 
 PACKAGES = ["drizzle-kit", "drizzle-orm", "pg"]
 failures: list[str] = []
@@ -98,7 +98,7 @@ def bbops(exe: str, *args: str) -> subprocess.CompletedProcess:
 
 
 def make_db(admin: str, name: str) -> str:
-    from bbops.pg import with_database
+    from bbops.core.pg import with_database
 
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -166,13 +166,17 @@ def main() -> int:
         r = bbops(args.bbops, "migrate", "status", "--database-url", url, "--dir", str(prefix_dir), "--format", "json")
         status = json.loads(r.stdout) if r.returncode in (0, 1) else {}
         check(r.returncode == 0, "bbops migrate status exits 0 (no drift)")
-        check(status.get("pending") == [] and status.get("changed") == [] and status.get("unknown") == [],
-              "bbops sees nothing pending, changed or unknown")
-        check([a["tag"] for a in status.get("applied", [])] == keep, "bbops sees every drizzle-kit migration as applied")
+        check(
+            status.get("pending") == [] and status.get("changed") == [] and status.get("unknown") == [],
+            "bbops sees nothing pending, changed or unknown",
+        )
+        check(
+            [a["tag"] for a in status.get("applied", [])] == keep, "bbops sees every drizzle-kit migration as applied"
+        )
         r = bbops(args.bbops, "migrate", "up", "--database-url", url, "--dir", str(prefix_dir), "--format", "json")
         check(r.returncode == 0 and json.loads(r.stdout)["applied_tags"] == [], "bbops migrate up has nothing to do")
 
-        rest = tags[len(keep):]
+        rest = tags[len(keep) :]
         if rest:
             print("\n== 3. the rest (outside a transaction): drizzle-kit cannot, bbops can")
             scratch = make_db(admin, "drizzle_kit_full")

@@ -29,8 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def bbops(*args: str, env: dict) -> dict:
-    out = subprocess.run([sys.executable, "-m", "bbops", *args], env=env, cwd=ROOT, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "bbops", *args], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout) if "--format" in args else {}
 
 
@@ -48,17 +49,35 @@ def main() -> None:
     env = {**os.environ, "BBOPS_HOME": str(home), "BBOPS_BACKEND": "local"}
     env.pop("BBOPS_LOCAL_DATABASE_URL", None)
     try:
-        cold = timed(lambda: bbops("preview", "create", "--pr", "1", "--git-branch", "bench/warm", "--format", "json", env=env))
+        cold = timed(
+            lambda: bbops("preview", "create", "--pr", "1", "--git-branch", "bench/warm", "--format", "json", env=env)
+        )
         new, inside, refresh, delete = [], [], [], []
         for i in range(args.runs):
             pr = str(100 + i)
             result = {}
-            new.append(timed(lambda: result.update(bbops("preview", "create", "--pr", pr, "--git-branch", f"bench/{pr}", "--format", "json", env=env))))
+            new.append(
+                timed(
+                    lambda: result.update(
+                        bbops(
+                            "preview", "create", "--pr", pr, "--git-branch", f"bench/{pr}", "--format", "json", env=env
+                        )
+                    )
+                )
+            )
             inside.append(result["seconds"])
-            refresh.append(timed(lambda: bbops("preview", "create", "--pr", pr, "--git-branch", f"bench/{pr}", "--format", "json", env=env)))
+            refresh.append(
+                timed(
+                    lambda: bbops(
+                        "preview", "create", "--pr", pr, "--git-branch", f"bench/{pr}", "--format", "json", env=env
+                    )
+                )
+            )
             delete.append(timed(lambda: bbops("preview", "delete", "--pr", pr, env=env)))
         peer = peer_dump_restore(home, env, args.runs)
-        print(f"bbops preview create, embedded backend, {args.runs} runs (first run incl. server start + main/development bootstrap: {cold:.2f} s)")
+        print(
+            f"bbops preview create, embedded backend, {args.runs} runs (first run incl. server start + main/development bootstrap: {cold:.2f} s)"
+        )
         print(f"{'what':<48}{'median s':>10}{'max s':>10}")
         rows = [
             ("bbops preview create (new PR, CLI wall)", new),

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from bbops import secrets
-from bbops.pg import with_database
+from bbops.core import redact
+from bbops.core.pg import with_database
 
 # Fixtures for the cloud backend on stateful Neon/Vercel fakes (cloud_backend, cloud_fakes, ..._pg).
 pytest_plugins = ["tests.leakcheck", "tests.fakes.plugin"]
@@ -74,9 +74,9 @@ def database_url(make_database: Callable[..., str]) -> str:
 @pytest.fixture(autouse=True)
 def _forget_secrets() -> Iterator[None]:
     """Each test starts with no registered secrets or listeners."""
-    secrets.clear()
+    redact.clear()
     yield
-    secrets.clear()
+    redact.clear()
 
 
 def purge_local_backend() -> None:
@@ -100,8 +100,16 @@ def local_env(pg_server_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("BBOPS_LOCAL_DATABASE_URL", pg_server_url)
     monkeypatch.setenv("BBOPS_LOCAL_NAMESPACE", "t" + uuid.uuid4().hex[:8])
     monkeypatch.setenv("BBOPS_HOME", str(tmp_path / "state"))
-    for name in ("GITHUB_ACTIONS", "GITHUB_EVENT_PATH", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ENV",
-                 "GITHUB_SHA", "BBOPS_STATE_KEY", "BBOPS_BACKEND"):
+    for name in (
+        "GITHUB_ACTIONS",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_OUTPUT",
+        "GITHUB_ENV",
+        "GITHUB_SHA",
+        "BBOPS_STATE_KEY",
+        "BBOPS_BACKEND",
+    ):
         monkeypatch.delenv(name, raising=False)
     yield tmp_path / "state"
     purge_local_backend()

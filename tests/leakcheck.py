@@ -52,8 +52,10 @@ def _recording_invoke(self, cli, args=None, *a, **kw):
     record(f"{label} (stdout)", result.stdout)
     try:
         # `::add-mask::SECRET` is how the runner learns what to hide; it never shows the line.
-        record(f"{label} (stderr)", "\n".join(
-            line for line in result.stderr.splitlines() if not line.startswith("::add-mask::")))
+        record(
+            f"{label} (stderr)",
+            "\n".join(line for line in result.stderr.splitlines() if not line.startswith("::add-mask::")),
+        )
     except ValueError:  # stderr mixed into stdout in this runner
         pass
     for name, path in files.items():

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bbops.migrate.runner import migrate_up
+from bbops.drizzle.runner import migrate_up
 
 APP = Path(__file__).resolve().parent.parent / "plans" / "bb-prodx"
 DRIZZLE = APP / "drizzle"
@@ -24,9 +24,25 @@ SEEDS = sorted((APP / "seed").glob("*.sql"))
 BREAKPOINT = "--> statement-breakpoint"
 
 TABLES = {
-    "users", "user_sessions", "accounts", "sessions", "verification_tokens", "categories", "subcategories",
-    "products", "product_benefits", "product_ingredients", "product_tags", "product_sizes", "orders",
-    "order_items", "cart", "wishlist", "reviews", "review_votes", "instagram_posts",
+    "users",
+    "user_sessions",
+    "accounts",
+    "sessions",
+    "verification_tokens",
+    "categories",
+    "subcategories",
+    "products",
+    "product_benefits",
+    "product_ingredients",
+    "product_tags",
+    "product_sizes",
+    "orders",
+    "order_items",
+    "cart",
+    "wishlist",
+    "reviews",
+    "review_votes",
+    "instagram_posts",
 }
 
 # (table, column) -> referenced table; every one must be a real FK constraint.
@@ -238,9 +254,7 @@ def test_sequences_continue_after_the_seeded_ids(conn: psycopg.Connection) -> No
 def test_drizzle_history_records_each_file(conn: psycopg.Connection) -> None:
     """drizzle-kit reads this table to decide what is applied: one row per file, sha256 and `when`."""
     rows = conn.execute('SELECT hash, created_at FROM drizzle."__drizzle_migrations" ORDER BY id').fetchall()
-    expected = [
-        (hashlib.sha256((DRIZZLE / f"{e['tag']}.sql").read_bytes()).hexdigest(), e["when"]) for e in journal()
-    ]
+    expected = [(hashlib.sha256((DRIZZLE / f"{e['tag']}.sql").read_bytes()).hexdigest(), e["when"]) for e in journal()]
     assert [(h, int(w)) for h, w in rows] == expected
 
 

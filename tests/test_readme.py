@@ -41,12 +41,19 @@ def test_the_readme_main_job_runs_a_preview_lifecycle(pg_server_url, tmp_path):
     outputs = []
     for argv in bbops_steps:
         # `.venv/bin/bbops ...` is this interpreter's `python -m bbops ...`.
-        run = subprocess.run([sys.executable, "-m", "bbops", *argv[1:]], cwd=ROOT, env=env, capture_output=True, text=True)
+        run = subprocess.run(
+            [sys.executable, "-m", "bbops", *argv[1:]], cwd=ROOT, env=env, capture_output=True, text=True
+        )
         assert run.returncode == 0, run.stderr
         outputs.append(run.stdout)
     assert "preview preview/pr-1 created" in outputs[0]
     assert "demo/first-pr" in outputs[1]
     # Clean up this namespace's databases through the CLI the README points to.
-    run = subprocess.run([sys.executable, "-m", "bbops", "preview", "delete", "--pr", "1"], cwd=ROOT, env=env,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "bbops", "preview", "delete", "--pr", "1"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0 and "branch deleted" in run.stdout

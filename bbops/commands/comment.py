@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 
-from bbops import comments, console, pr_comment
 from bbops.commands.options import backend_option, format_option, plan_option
+from bbops.core import console
 from bbops.errors import BBopsError
+from bbops.github import comment as pr_comment
+from bbops.github import publish as comments
 
 pr_option = click.option("--pr", type=int, help="Pull request number (default: from the GitHub event).")
 repo_option = click.option("--repo", help="owner/name (default: the event's repository, or GITHUB_REPOSITORY).")
@@ -34,8 +36,10 @@ def _done(result: dict, fmt: str) -> None:
 def _skip_fork(target: comments.Target, fmt: str) -> bool:
     if not target.fork:
         return False
-    message = (f"skipped: #{target.pr} comes from a fork ({target.event.head_repo or 'deleted'}); "
-               "its workflow token cannot write comments")
+    message = (
+        f"skipped: #{target.pr} comes from a fork ({target.event.head_repo or 'deleted'}); "
+        "its workflow token cannot write comments"
+    )
     if fmt == "json":
         console.emit_json({"pr": target.pr, "repo": target.repo, "skipped": message})
     else:
@@ -51,11 +55,18 @@ def comment_group() -> None:
 @comment_group.command("preview")
 @pr_option
 @repo_option
-@click.option("--report", type=click.Path(path_type=Path, dir_okay=False),
-              help="JSON from `bbops preview create --format json` (branch, migrations run, ...).")
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="JSON from `bbops preview create --format json` (branch, migrations run, ...).",
+)
 @plan_output_option
-@click.option("--schema-diff/--no-schema-diff", default=True, show_default=True,
-              help="Compare the preview's schema with its parent's.")
+@click.option(
+    "--schema-diff/--no-schema-diff",
+    default=True,
+    show_default=True,
+    help="Compare the preview's schema with its parent's.",
+)
 @click.option("--closed", is_flag=True, help="Mark the comment closed (default when the event closes the PR).")
 @click.option("--delete", "delete_", is_flag=True, help="With --closed: delete the comment instead.")
 @plan_option
@@ -69,7 +80,9 @@ def preview_cmd(pr, repo, report, plan_output, schema_diff, closed, delete_, pla
         return
     url = pr_comment.run_url(os.environ)
     if closed or target.closing:
-        branch = comments.read_report(report)["branch"] if report else comments.preview_branch_name(plan_path, target.pr)
+        branch = (
+            comments.read_report(report)["branch"] if report else comments.preview_branch_name(plan_path, target.pr)
+        )
         merged = bool(target.event and target.event.merged)
         body = pr_comment.render_closed(target.pr, branch, merged=merged, run_url=url)
     else:
@@ -119,8 +132,9 @@ def plan_cmd(pr, repo, plan_output, changes, dry_run, fmt) -> None:
     target = comments.resolve_target(pr, repo)
     if _skip_fork(target, fmt):
         return
-    body = pr_comment.render_plan(comments.read_text(plan_output) or "", changes=changes,
-                                  run_url=pr_comment.run_url(os.environ))
+    body = pr_comment.render_plan(
+        comments.read_text(plan_output) or "", changes=changes, run_url=pr_comment.run_url(os.environ)
+    )
     if dry_run:
         console.say(body)
         return

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import click
 
-from bbops import console, secrets
+from bbops.core import console, redact
 from bbops.errors import DifferencesFound
 
 
 def _urls(f):
-    f = click.option("--target", "target_url", envvar="DATABASE_URL", required=True, metavar="URL",
-                     help="The database to write (default: $DATABASE_URL). Use a direct, unpooled URL.")(f)
-    f = click.option("--source", "source_url", envvar="OLD_DATABASE_URL", required=True, metavar="URL",
-                     help="The database to read (default: $OLD_DATABASE_URL). Use a direct, unpooled URL.")(f)
+    f = click.option(
+        "--target",
+        "target_url",
+        envvar="DATABASE_URL",
+        required=True,
+        metavar="URL",
+        help="The database to write (default: $DATABASE_URL). Use a direct, unpooled URL.",
+    )(f)
+    f = click.option(
+        "--source",
+        "source_url",
+        envvar="OLD_DATABASE_URL",
+        required=True,
+        metavar="URL",
+        help="The database to read (default: $OLD_DATABASE_URL). Use a direct, unpooled URL.",
+    )(f)
     return f
 
 
@@ -38,57 +50,99 @@ def _human_bytes(n: int) -> str:
 
 @click.command("copy")
 @_urls
-@click.option("--tables", "tables", multiple=True, metavar="PATTERN",
-              help="Only these tables (globs on [schema.]name; repeatable).")
-@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Parallel workers (connections to each database).")
+@click.option(
+    "--tables",
+    "tables",
+    multiple=True,
+    metavar="PATTERN",
+    help="Only these tables (globs on [schema.]name; repeatable).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Parallel workers (connections to each database).",
+)
 @click.option("--data-only", is_flag=True, help="The target's schema exists already: load rows only.")
-@click.option("--rebuild-indexes", is_flag=True,
-              help="With --data-only: drop the target's indexes and keys for the load and rebuild them after.")
+@click.option(
+    "--rebuild-indexes",
+    is_flag=True,
+    help="With --data-only: drop the target's indexes and keys for the load and rebuild them after.",
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted copy where it stopped.")
 @click.option("--truncate", is_flag=True, help="Empty the target tables first (with --data-only).")
-@click.option("--chunk-size", default="1GB", show_default=True, metavar="SIZE",
-              help="Largest range of a table copied in one transaction (what a resume redoes at most).")
+@click.option(
+    "--chunk-size",
+    default="1GB",
+    show_default=True,
+    metavar="SIZE",
+    help="Largest range of a table copied in one transaction (what a resume redoes at most).",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def copy(source_url: str, target_url: str, tables: tuple[str, ...], jobs: int, data_only: bool,
-         rebuild_indexes: bool, resume: bool, truncate: bool, chunk_size: str, fmt: str) -> None:
+def copy(
+    source_url: str,
+    target_url: str,
+    tables: tuple[str, ...],
+    jobs: int,
+    data_only: bool,
+    rebuild_indexes: bool,
+    resume: bool,
+    truncate: bool,
+    chunk_size: str,
+    fmt: str,
+) -> None:
     """Copy every row (and, unless --data-only, the schema) from --source to --target."""
-    from bbops.migrate.copy import copy_database
-    from bbops.migrate.copy_progress import default_sink
+    from bbops.copy.engine import copy_database
+    from bbops.copy.progress import default_sink
 
-    secrets.register_url(source_url)
-    secrets.register_url(target_url)
-    report = copy_database(source_url, target_url, tables=tables, jobs=jobs, data_only=data_only,
-                           rebuild_indexes=rebuild_indexes, resume=resume, truncate=truncate,
-                           progress=default_sink(), chunk_bytes=parse_size(chunk_size))
+    redact.register_url(source_url)
+    redact.register_url(target_url)
+    report = copy_database(
+        source_url,
+        target_url,
+        tables=tables,
+        jobs=jobs,
+        data_only=data_only,
+        rebuild_indexes=rebuild_indexes,
+        resume=resume,
+        truncate=truncate,
+        progress=default_sink(),
+        chunk_bytes=parse_size(chunk_size),
+    )
     if fmt == "json":
         console.emit_json(report.as_dict())
         return
-    console.table(["table", "rows", "size", "chunks", "seconds"],
-                  [(t.table, f"{t.rows:,}", _human_bytes(t.bytes), t.chunks, f"{t.seconds:.1f}") for t in report.tables])
+    console.table(
+        ["table", "rows", "size", "chunks", "seconds"],
+        [(t.table, f"{t.rows:,}", _human_bytes(t.bytes), t.chunks, f"{t.seconds:.1f}") for t in report.tables],
+    )
     for note in report.notes:
         console.say(f"note: {note}")
     what = "resumed and finished" if report.resumed else "copied"
-    console.say(f"{what} {report.rows:,} rows in {len(report.tables)} tables, {report.post_data} indexes/keys, "
-                f"{report.sequences} sequences, in {report.seconds:.1f}s")
+    console.say(
+        f"{what} {report.rows:,} rows in {len(report.tables)} tables, {report.post_data} indexes/keys, "
+        f"{report.sequences} sequences, in {report.seconds:.1f}s"
+    )
 
 
 @click.command("verify")
 @_urls
 @click.option("--checksums", is_flag=True, help="Compare a content checksum of every table, not just row counts.")
 @click.option("--tables", "tables", multiple=True, metavar="PATTERN", help="Only these tables (globs; repeatable).")
-@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Parallel connections to each database.")
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Parallel connections to each database."
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def verify(source_url: str, target_url: str, checksums: bool, tables: tuple[str, ...], jobs: int, fmt: str) -> None:
     """Compare --target with --source: rows, content, orphans, indexes, constraints, sequences.
 
     Exit 0 only when everything matches, 1 when anything differs.
     """
-    from bbops.migrate.verify import verify_databases
+    from bbops.copy.verify import verify_databases
 
-    secrets.register_url(source_url)
-    secrets.register_url(target_url)
+    redact.register_url(source_url)
+    redact.register_url(target_url)
     report = verify_databases(source_url, target_url, checksums=checksums, tables=tables, jobs=jobs)
     if fmt == "json":
         console.emit_json(report.as_dict())
@@ -98,8 +152,11 @@ def verify(source_url: str, target_url: str, checksums: bool, tables: tuple[str,
         for t in report.tables:
             row = [t.table, _n(t.source_rows), _n(t.target_rows)]
             if checksums:
-                row.append("match" if t.source_checksum and t.source_checksum == t.target_checksum else
-                           ("-" if t.source_checksum is None or t.target_checksum is None else "DIFFERS"))
+                row.append(
+                    "match"
+                    if t.source_checksum and t.source_checksum == t.target_checksum
+                    else ("-" if t.source_checksum is None or t.target_checksum is None else "DIFFERS")
+                )
             rows.append(row + [t.status])
         console.table(columns, rows)
         for note in report.notes:

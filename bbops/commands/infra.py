@@ -7,12 +7,14 @@ from pathlib import Path
 
 import click
 
-from bbops import console, infra, infra_render
-from bbops.backends import plan_and_backend
 from bbops.commands.options import backend_option, plan_option
 from bbops.commands.production import after_rollback_option, run_production_steps
+from bbops.core import console
 from bbops.errors import DifferencesFound, UsageError
+from bbops.infra import apply as infra
+from bbops.infra import render as infra_render
 from bbops.production.run import apply_production, env_owned_by_steps
+from bbops.providers.select import plan_and_backend
 
 
 def _render(actions, fmt: str) -> None:
@@ -26,8 +28,14 @@ def _render(actions, fmt: str) -> None:
 
 @click.command("plan")
 @click.option("--check", is_flag=True, help="Exit 1 when anything would change (drift detection).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
-              help="Output for people (text), machines (json) or a PR comment (markdown).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Output for people (text), machines (json) or a PR comment (markdown).",
+)
 @plan_option
 @backend_option
 def plan_cmd(check: bool, fmt: str, plan_path: Path | None, backend: str) -> None:
@@ -43,13 +51,18 @@ def plan_cmd(check: bool, fmt: str, plan_path: Path | None, backend: str) -> Non
 @click.command("apply")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required when not on a terminal).")
 @click.option("--dry-run", is_flag=True, help="Show the actions and change nothing.")
-@click.option("--steps/--no-steps", default=True, show_default=True,
-              help="After the infrastructure, run the plan's pending production steps.")
+@click.option(
+    "--steps/--no-steps",
+    default=True,
+    show_default=True,
+    help="After the infrastructure, run the plan's pending production steps.",
+)
 @after_rollback_option
 @plan_option
 @backend_option
-def apply_cmd(auto_approve: bool, dry_run: bool, steps: bool, after_rollback: bool, plan_path: Path | None,
-              backend: str) -> None:
+def apply_cmd(
+    auto_approve: bool, dry_run: bool, steps: bool, after_rollback: bool, plan_path: Path | None, backend: str
+) -> None:
     """Make the infrastructure match the plan, then run the pending production steps."""
     with plan_and_backend(plan_path, backend) as (plan, be):
         actions = infra.plan_infra(be, plan)

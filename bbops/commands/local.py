@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bbops import console
+from bbops.core import console
 from bbops.providers.local import open_local_backend
 from bbops.providers.local.branches import LocalBranches
 from bbops.providers.local.deployments import LocalDeployments

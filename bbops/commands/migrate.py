@@ -6,22 +6,41 @@ from pathlib import Path
 
 import click
 
-from bbops import console, secrets
+from bbops.core import console, redact
+from bbops.drizzle.history import DRIZZLE_SCHEMA, DRIZZLE_TABLE
+from bbops.drizzle.runner import MigrateReport, migrate_status, migrate_up
 from bbops.errors import DifferencesFound
-from bbops.migrate.history import DRIZZLE_SCHEMA, DRIZZLE_TABLE
-from bbops.migrate.runner import MigrateReport, migrate_status, migrate_up
 
 
 def _common(f):
-    f = click.option("--migrations-table", default=DRIZZLE_TABLE, show_default=True,
-                     help="Drizzle's history table (drizzle.config `migrations.table`).")(f)
-    f = click.option("--migrations-schema", default=DRIZZLE_SCHEMA, show_default=True,
-                     help="Schema of Drizzle's history table (drizzle.config `migrations.schema`).")(f)
+    f = click.option(
+        "--migrations-table",
+        default=DRIZZLE_TABLE,
+        show_default=True,
+        help="Drizzle's history table (drizzle.config `migrations.table`).",
+    )(f)
+    f = click.option(
+        "--migrations-schema",
+        default=DRIZZLE_SCHEMA,
+        show_default=True,
+        help="Schema of Drizzle's history table (drizzle.config `migrations.schema`).",
+    )(f)
     f = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)(f)
-    f = click.option("--dir", "folder", type=click.Path(path_type=Path, file_okay=False), default=Path("drizzle"),
-                     show_default=True, help="drizzle-kit's `out` folder (holds meta/_journal.json).")(f)
-    f = click.option("--database-url", envvar="DATABASE_URL", required=True, metavar="URL",
-                     help="Target database (default: $DATABASE_URL). Use a direct, unpooled URL.")(f)
+    f = click.option(
+        "--dir",
+        "folder",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("drizzle"),
+        show_default=True,
+        help="drizzle-kit's `out` folder (holds meta/_journal.json).",
+    )(f)
+    f = click.option(
+        "--database-url",
+        envvar="DATABASE_URL",
+        required=True,
+        metavar="URL",
+        help="Target database (default: $DATABASE_URL). Use a direct, unpooled URL.",
+    )(f)
     return f
 
 
@@ -35,16 +54,37 @@ def migrate() -> None:
 @click.option("--to", "to", metavar="TAG", help="Stop after this migration (a tag or a unique tag prefix).")
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run, in order; change nothing.")
 @click.option("--allow-changed", is_flag=True, help="Apply pending migrations despite edited or unknown applied ones.")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True, metavar="SECONDS",
-              help="How long to wait for another run's migration lock.")
-def up(database_url: str, folder: Path, fmt: str, migrations_schema: str, migrations_table: str, to: str | None,
-       dry_run: bool, allow_changed: bool, lock_timeout: float) -> None:
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another run's migration lock.",
+)
+def up(
+    database_url: str,
+    folder: Path,
+    fmt: str,
+    migrations_schema: str,
+    migrations_table: str,
+    to: str | None,
+    dry_run: bool,
+    allow_changed: bool,
+    lock_timeout: float,
+) -> None:
     """Apply pending migrations, each in its own transaction (or none, when it needs that)."""
-    secrets.register_url(database_url)
+    redact.register_url(database_url)
     report = migrate_up(
-        database_url, folder, to=to, dry_run=dry_run, allow_changed=allow_changed, lock_timeout=lock_timeout,
+        database_url,
+        folder,
+        to=to,
+        dry_run=dry_run,
+        allow_changed=allow_changed,
+        lock_timeout=lock_timeout,
         on_event=lambda text: console.say(text, stderr=True),
-        migrations_schema=migrations_schema, migrations_table=migrations_table,
+        migrations_schema=migrations_schema,
+        migrations_table=migrations_table,
     )
     if fmt == "json":
         console.emit_json(report.as_dict())
@@ -72,8 +112,10 @@ def _print_sql(report: MigrateReport) -> None:
 @_common
 def status(database_url: str, folder: Path, fmt: str, migrations_schema: str, migrations_table: str) -> None:
     """List applied, pending, changed and unknown migrations; exit 1 on drift."""
-    secrets.register_url(database_url)
-    result = migrate_status(database_url, folder, migrations_schema=migrations_schema, migrations_table=migrations_table)
+    redact.register_url(database_url)
+    result = migrate_status(
+        database_url, folder, migrations_schema=migrations_schema, migrations_table=migrations_table
+    )
     if fmt == "json":
         console.emit_json(result.as_dict())
     else:
@@ -85,7 +127,9 @@ def status(database_url: str, folder: Path, fmt: str, migrations_schema: str, mi
             if s.progress:
                 note.append(s.progress)
             if s.state == "changed":
-                note.append(f"db {s.db_hash[:12] if s.db_hash else '?'} != file {s.file_hash[:12] if s.file_hash else '?'}")
+                note.append(
+                    f"db {s.db_hash[:12] if s.db_hash else '?'} != file {s.file_hash[:12] if s.file_hash else '?'}"
+                )
             if s.state == "unknown":
                 note.append(f"row {s.row_id}, hash {s.db_hash[:12] if s.db_hash else '?'}")
             rows.append((s.tag or "(not in journal)", s.when, s.state, "; ".join(note)))
@@ -95,9 +139,7 @@ def status(database_url: str, folder: Path, fmt: str, migrations_schema: str, mi
             f"{len(result.changed)} changed, {len(result.unknown)} unknown"
         )
     if result.drift:
-        raise DifferencesFound(
-            f"{len(result.changed)} changed and {len(result.unknown)} unknown applied migration(s)"
-        )
+        raise DifferencesFound(f"{len(result.changed)} changed and {len(result.unknown)} unknown applied migration(s)")
 
 
 COMMANDS = [migrate]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 
-from bbops import console, gha, preview
-from bbops.backends import app_connection, plan_and_backend
+from bbops import preview
 from bbops.commands.options import backend_option, format_option, plan_option
+from bbops.core import console
 from bbops.errors import UsageError
+from bbops.github import runner as gha
+from bbops.providers.select import app_connection, plan_and_backend
 
 
 def _pull_request(pr: int | None, git_branch: str | None) -> preview.PullRequest:
@@ -31,15 +33,28 @@ def _runner_outputs(report: preview.PreviewReport) -> None:
     """Step outputs and a job summary; never a connection string (GitHub drops outputs holding secrets)."""
     if not gha.active():
         return
-    for name, value in (("branch", report.branch), ("host", report.host), ("database", report.database),
-                        ("created", report.created), ("expires-at", report.expires_at or ""),
-                        ("migrations", ",".join(report.migrations)), ("git-branch", report.git_branch or "")):
+    for name, value in (
+        ("branch", report.branch),
+        ("host", report.host),
+        ("database", report.database),
+        ("created", report.created),
+        ("expires-at", report.expires_at or ""),
+        ("migrations", ",".join(report.migrations)),
+        ("git-branch", report.git_branch or ""),
+    ):
         gha.set_output(name, value)
-    rows = "\n".join(f"| {k} | {v} |" for k, v in (
-        ("branch", f"`{report.branch}` from `{report.parent}`"), ("host", report.host),
-        ("migrations", ", ".join(report.migrations) or "none pending"),
-        ("seeds", ", ".join(report.seeds) or "none"), ("scrubbed", ", ".join(report.scrubbed) or "nothing"),
-        ("env vars", ", ".join(report.env) or "none"), ("expires", report.expires_at or "never")))
+    rows = "\n".join(
+        f"| {k} | {v} |"
+        for k, v in (
+            ("branch", f"`{report.branch}` from `{report.parent}`"),
+            ("host", report.host),
+            ("migrations", ", ".join(report.migrations) or "none pending"),
+            ("seeds", ", ".join(report.seeds) or "none"),
+            ("scrubbed", ", ".join(report.scrubbed) or "nothing"),
+            ("env vars", ", ".join(report.env) or "none"),
+            ("expires", report.expires_at or "never"),
+        )
+    )
     gha.append_summary(f"### Preview for PR #{report.pr}\n\n| | |\n|---|---|\n{rows}\n")
 
 
@@ -56,8 +71,12 @@ def preview_group() -> None:
 @click.option("--pr", type=int, help="Pull request number (default: from the GitHub event).")
 @click.option("--git-branch", help="The PR's git branch; env vars are scoped to it (default: from the event).")
 @click.option("--parent", help="Branch to copy from (default: the plan's preview parent).")
-@click.option("--export-env", "export_env", metavar="NAME",
-              help="In GitHub Actions, hand the direct connection string to later steps as masked env var NAME.")
+@click.option(
+    "--export-env",
+    "export_env",
+    metavar="NAME",
+    help="In GitHub Actions, hand the direct connection string to later steps as masked env var NAME.",
+)
 @plan_option
 @backend_option
 @format_option
@@ -133,22 +152,39 @@ def list_cmd(plan_path, backend, fmt) -> None:
     """Every preview with its PR, git branch, age, expiry and size."""
     with plan_and_backend(plan_path, backend) as (plan, be):
         branches = preview.list_previews(be, plan)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if fmt == "json":
-        console.emit_json([
-            {"pr": b.pr, "branch": b.name, "git_branch": b.annotations.get("git_branch"), "parent": b.parent,
-             "created_at": b.created_at.isoformat() if b.created_at else None,
-             "expires_at": b.expires_at.isoformat() if b.expires_at else None, "size_bytes": b.size_bytes}
-            for b in branches
-        ])
+        console.emit_json(
+            [
+                {
+                    "pr": b.pr,
+                    "branch": b.name,
+                    "git_branch": b.annotations.get("git_branch"),
+                    "parent": b.parent,
+                    "created_at": b.created_at.isoformat() if b.created_at else None,
+                    "expires_at": b.expires_at.isoformat() if b.expires_at else None,
+                    "size_bytes": b.size_bytes,
+                }
+                for b in branches
+            ]
+        )
         return
     if not branches:
         console.say("no previews")
         return
     console.table(
         ["PR", "branch", "git branch", "age", "expires in", "size"],
-        [(b.pr, b.name, b.annotations.get("git_branch", "-"), _age(b.created_at, now),
-          _age(now, b.expires_at) if b.expires_at else "never", _size(b.size_bytes)) for b in branches],
+        [
+            (
+                b.pr,
+                b.name,
+                b.annotations.get("git_branch", "-"),
+                _age(b.created_at, now),
+                _age(now, b.expires_at) if b.expires_at else "never",
+                _size(b.size_bytes),
+            )
+            for b in branches
+        ],
     )
 
 
@@ -165,8 +201,11 @@ def gc_cmd(dry_run, plan_path, backend, fmt) -> None:
         console.emit_json(report.as_dict())
         return
     verb = "would delete" if dry_run else "deleted"
-    for label, items in (("expired", report.expired), ("orphan branch", report.orphan_branches),
-                         ("orphan env vars", report.orphan_env)):
+    for label, items in (
+        ("expired", report.expired),
+        ("orphan branch", report.orphan_branches),
+        ("orphan env vars", report.orphan_env),
+    ):
         for item in items:
             console.say(f"{verb} {label}: {item}")
     if not (report.expired or report.orphan_branches or report.orphan_env):
@@ -185,8 +224,10 @@ def reset_cmd(pr, plan_path, backend, fmt) -> None:
     if fmt == "json":
         console.emit_json(report.as_dict())
         return
-    console.say(f"preview {report.branch} reset to {report.parent}; migrations: "
-                f"{', '.join(report.migrations) or 'none pending'}; scrubbed: {', '.join(report.scrubbed) or 'nothing'}")
+    console.say(
+        f"preview {report.branch} reset to {report.parent}; migrations: "
+        f"{', '.join(report.migrations) or 'none pending'}; scrubbed: {', '.join(report.scrubbed) or 'nothing'}"
+    )
 
 
 COMMANDS = [preview_group]

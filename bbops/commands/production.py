@@ -13,20 +13,23 @@ import sys
 
 import click
 
-from bbops import console, gha
-from bbops.backends import app_connection, plan_and_backend
 from bbops.commands.options import backend_option, format_option, plan_option
+from bbops.core import console
 from bbops.errors import UsageError
+from bbops.github import runner as gha
 from bbops.plan.model import Plan
 from bbops.production.history import History
 from bbops.production.pending import Recorded, plan_run
 from bbops.production.rollback import PARTS, RollbackFailed, RollbackReport, rollback
 from bbops.production.run import RunReport, apply_production
 from bbops.providers.base import Backend
+from bbops.providers.select import app_connection, plan_and_backend
 
 after_rollback_option = click.option(
-    "--after-rollback", is_flag=True,
-    help="Run production steps again that a rollback undid, although the plan's steps did not change.")
+    "--after-rollback",
+    is_flag=True,
+    help="Run production steps again that a rollback undid, although the plan's steps did not change.",
+)
 
 
 def _log(line: str) -> None:
@@ -46,13 +49,13 @@ def _print_run(report: RunReport, fmt: str = "text") -> None:
     console.table(["step", "kind", "outcome", "detail"], [[s.id, s.kind, s.status, s.detail] for s in report.steps])
 
 
-def run_production_steps(backend: Backend, plan: Plan, *, dry_run: bool, auto_approve: bool,
-                         after_rollback: bool, fmt: str = "text") -> RunReport:
+def run_production_steps(
+    backend: Backend, plan: Plan, *, dry_run: bool, auto_approve: bool, after_rollback: bool, fmt: str = "text"
+) -> RunReport:
     """The production half of `bbops apply`: show what would run, confirm, run."""
     if plan.production is None or not plan.production.steps:
         return RunReport(branch="main", dry_run=dry_run)
-    preview = apply_production(backend, plan, dry_run=True, after_rollback=after_rollback, log=_log,
-                               summary=dry_run)
+    preview = apply_production(backend, plan, dry_run=True, after_rollback=after_rollback, log=_log, summary=dry_run)
     if dry_run or not preview.steps:
         _print_run(preview, fmt)
         return preview
@@ -82,8 +85,9 @@ def production_group() -> None:
 def production_apply_cmd(auto_approve, dry_run, after_rollback, plan_path, backend, fmt) -> None:
     """Run the pending production steps once each, in order (no infrastructure changes)."""
     with plan_and_backend(plan_path, backend) as (plan, be):
-        run_production_steps(be, plan, dry_run=dry_run, auto_approve=auto_approve, after_rollback=after_rollback,
-                             fmt=fmt)
+        run_production_steps(
+            be, plan, dry_run=dry_run, auto_approve=auto_approve, after_rollback=after_rollback, fmt=fmt
+        )
 
 
 @production_group.command("status")
@@ -105,20 +109,30 @@ def production_status_cmd(plan_path, backend, fmt) -> None:
     for step in plan.production.steps:
         a = attempts.get(step.id)
         state = "changed since applied" if step.id in drifted else (a.status if a else "pending")
-        rows.append({"id": step.id, "kind": step.kind, "state": state, "error": a.error if a else None,
-                     "finished_at": a.finished_at.isoformat() if a and a.finished_at else None})
+        rows.append(
+            {
+                "id": step.id,
+                "kind": step.kind,
+                "state": state,
+                "error": a.error if a else None,
+                "finished_at": a.finished_at.isoformat() if a and a.finished_at else None,
+            }
+        )
     if fmt == "json":
         console.emit_json({"steps": rows, "restore_points": points})
         return
-    console.table(["step", "kind", "state", "finished", "error"],
-                  [[r["id"], r["kind"], r["state"], r["finished_at"] or "", r["error"] or ""] for r in rows])
+    console.table(
+        ["step", "kind", "state", "finished", "error"],
+        [[r["id"], r["kind"], r["state"], r["finished_at"] or "", r["error"] or ""] for r in rows],
+    )
     console.say(f"Restore points: {', '.join(points) or 'none'}")
 
 
 def _print_rollback(report: RollbackReport, fmt: str) -> None:
     lines = "\n".join(f"    {line}" for line in report.lines())
-    gha.append_summary(f"### Rollback of `{report.branch}` to `{report.to}`"
-                       f"{' (dry run)' if report.dry_run else ''}\n\n{lines}\n")
+    gha.append_summary(
+        f"### Rollback of `{report.branch}` to `{report.to}`{' (dry run)' if report.dry_run else ''}\n\n{lines}\n"
+    )
     if fmt == "json":
         console.emit_json(report.as_dict())
         return
@@ -129,8 +143,13 @@ def _print_rollback(report: RollbackReport, fmt: str) -> None:
 
 
 @click.command("rollback")
-@click.option("--to", "to", required=True, metavar="RESTORE_POINT|TIMESTAMP|latest",
-              help="A restore point name, `latest`, or an ISO 8601 timestamp (backends with history only).")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="RESTORE_POINT|TIMESTAMP|latest",
+    help="A restore point name, `latest`, or an ISO 8601 timestamp (backends with history only).",
+)
 @click.option("--data", is_flag=True, help="Restore the production branch's data (the old state is kept).")
 @click.option("--env", "env", is_flag=True, help="Put back the env vars production steps changed.")
 @click.option("--deployment", is_flag=True, help="Make the previous production deployment serve again.")
@@ -143,8 +162,9 @@ def rollback_cmd(to, data, env, deployment, dry_run, plan_path, backend, fmt) ->
     chosen = tuple(n for n, on in zip(PARTS, (data, env, deployment)) if on) or PARTS
     with plan_and_backend(plan_path, backend) as (plan, be):
         try:
-            report = rollback(be, plan, to, parts=chosen, dry_run=dry_run,
-                              log=_log if fmt == "text" else lambda _: None)
+            report = rollback(
+                be, plan, to, parts=chosen, dry_run=dry_run, log=_log if fmt == "text" else lambda _: None
+            )
         except RollbackFailed as exc:
             _print_rollback(exc.report, fmt)
             raise

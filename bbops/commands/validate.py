@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from bbops import console, gha
 from bbops.commands.options import format_option
+from bbops.core import console
 from bbops.errors import PlanError, Problem
+from bbops.github import runner as gha
 from bbops.plan import display_path, plan_files, validate_file
 
 
@@ -34,7 +35,11 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
             gha.error_annotation(p.file, p.line, p.column, f"{p.field}: {p.message}" if p.field else p.message)
     if fmt == "json":
         console.emit_json(
-            {"valid": not problems, "files": [display_path(f) for f in files], "problems": [p.as_dict() for p in problems]}
+            {
+                "valid": not problems,
+                "files": [display_path(f) for f in files],
+                "problems": [p.as_dict() for p in problems],
+            }
         )
         if problems:
             raise click.exceptions.Exit(PlanError.exit_code)

@@ -1,7 +1,7 @@
 """Plans: load YAML with positions, validate (JSON Schema + semantic checks), build the model.
 
-    problems = validate_file(path)          # every problem, as data
-    plan = load_plan(path)                  # the model, or PlanError with every problem
+problems = validate_file(path)          # every problem, as data
+plan = load_plan(path)                  # the model, or PlanError with every problem
 """
 
 from __future__ import annotations

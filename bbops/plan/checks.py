@@ -27,14 +27,20 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
 
     def need_branch(path: tuple, name: str | None, what: str) -> None:
         if name and known and name not in known:
-            out.append(loaded.problem(path, f"{what} `{name}` is not a branch of neon.branches ({', '.join(sorted(known))})"))
+            out.append(
+                loaded.problem(path, f"{what} `{name}` is not a branch of neon.branches ({', '.join(sorted(known))})")
+            )
 
     for target, spec in ((data.get("vercel") or {}).get("targets") or {}).items():
         need_branch(("vercel", "targets", target, "branch"), spec.get("branch"), "branch")
         for key, source in (spec.get("env") or {}).items():
             if source.get("connection") and source.get("type") == "plain":
-                out.append(loaded.problem(("vercel", "targets", target, "env", key, "type"),
-                                          "a connection string must be `encrypted` or `sensitive`, not `plain`"))
+                out.append(
+                    loaded.problem(
+                        ("vercel", "targets", target, "env", key, "type"),
+                        "a connection string must be `encrypted` or `sensitive`, not `plain`",
+                    )
+                )
 
     preview = data.get("preview") or {}
     need_branch(("preview", "parent"), preview.get("parent"), "parent")
@@ -49,7 +55,9 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
     for i, step in enumerate(production.get("steps") or []):
         path = ("production", "steps", i)
         if step["id"] in seen:
-            out.append(loaded.problem((*path, "id"), f"duplicate step id `{step['id']}` (also step {seen[step['id']] + 1})"))
+            out.append(
+                loaded.problem((*path, "id"), f"duplicate step id `{step['id']}` (also step {seen[step['id']] + 1})")
+            )
         seen.setdefault(step["id"], i)
         need_branch((*path, "branch"), step.get("branch"), "branch")
         if step["kind"] == "migrations":
@@ -66,7 +74,9 @@ def _branch_problems(loaded: Loaded, branches: dict[str, dict]) -> list[Problem]
     out = []
     defaults = [name for name, b in branches.items() if b.get("default")]
     if branches and len(defaults) != 1:
-        out.append(loaded.problem(("neon", "branches"), f"exactly one branch must be `default: true` (found {len(defaults)})"))
+        out.append(
+            loaded.problem(("neon", "branches"), f"exactly one branch must be `default: true` (found {len(defaults)})")
+        )
     for name, b in branches.items():
         parent = b.get("parent")
         path = ("neon", "branches", name)
@@ -101,8 +111,12 @@ def _autoscaling_problems(loaded: Loaded, data: dict) -> list[Problem]:
         if lo > hi:
             out.append(loaded.problem((*path, "min_cu"), f"min_cu {lo} is above max_cu {hi}"))
         elif hi > AUTOSCALING_MAX_CU and lo != hi:
-            out.append(loaded.problem((*path, "max_cu"),
-                                      f"autoscaling goes up to {AUTOSCALING_MAX_CU} CU; above that only fixed sizes (min_cu = max_cu)"))
+            out.append(
+                loaded.problem(
+                    (*path, "max_cu"),
+                    f"autoscaling goes up to {AUTOSCALING_MAX_CU} CU; above that only fixed sizes (min_cu = max_cu)",
+                )
+            )
     return out
 
 
@@ -116,7 +130,9 @@ def _migrations_dir(loaded: Loaded, path: tuple, folder: Path) -> list[Problem]:
     if not folder.is_dir():
         return [loaded.problem(path, f"migrations folder not found: {_rel(folder, loaded)}")]
     if not (folder / "meta" / "_journal.json").is_file():
-        return [loaded.problem(path, f"not a Drizzle migrations folder (no meta/_journal.json): {_rel(folder, loaded)}")]
+        return [
+            loaded.problem(path, f"not a Drizzle migrations folder (no meta/_journal.json): {_rel(folder, loaded)}")
+        ]
     return []
 
 

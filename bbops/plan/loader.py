@@ -115,7 +115,9 @@ _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2
 _constructor = yaml.SafeLoader(" ")  # only used for scalar construction (ints, bools, floats, timestamps)
 
 
-def _build(node: yaml.Node, path: PathKey, loaded: Loaded, problems: list[Problem], budget: list[int], depth: int) -> Any:
+def _build(
+    node: yaml.Node, path: PathKey, loaded: Loaded, problems: list[Problem], budget: list[int], depth: int
+) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
         raise _Budget
@@ -144,9 +146,7 @@ def _build(node: yaml.Node, path: PathKey, loaded: Loaded, problems: list[Proble
             out[key] = _build(value_node, child, loaded, problems, budget, depth + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _build(item, (*path, i), loaded, problems, budget, depth + 1) for i, item in enumerate(node.value)
-        ]
+        return [_build(item, (*path, i), loaded, problems, budget, depth + 1) for i, item in enumerate(node.value)]
     try:
         value = _constructor.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError as exc:

@@ -249,9 +249,7 @@ def env_sources(env: dict) -> tuple[EnvSource, ...]:
 
 
 def _vercel(d: dict) -> Vercel:
-    targets = tuple(
-        VercelTarget(name, env_sources(t["env"]), t.get("branch")) for name, t in d["targets"].items()
-    )
+    targets = tuple(VercelTarget(name, env_sources(t["env"]), t.get("branch")) for name, t in d["targets"].items())
     return Vercel(d["project"], targets, d.get("team"), d.get("token"))
 
 

@@ -11,6 +11,19 @@ from bbops.preview.lifecycle import PreviewReport, create, ensure_long_lived, re
 from bbops.preview.request import PullRequest, check_git_branch, check_pr
 
 __all__ = [
-    "ORPHAN_GRACE", "DeleteReport", "GcReport", "PreviewReport", "PullRequest", "check_git_branch", "check_pr",
-    "create", "delete", "ensure_long_lived", "gc", "is_preview", "list_previews", "preview_env", "reset",
+    "ORPHAN_GRACE",
+    "DeleteReport",
+    "GcReport",
+    "PreviewReport",
+    "PullRequest",
+    "check_git_branch",
+    "check_pr",
+    "create",
+    "delete",
+    "ensure_long_lived",
+    "gc",
+    "is_preview",
+    "list_previews",
+    "preview_env",
+    "reset",
 ]

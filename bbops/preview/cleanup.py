@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bbops.plan.model import Plan, Preview
 from bbops.preview.env import delete_preview_env, preview_keys
@@ -64,7 +64,7 @@ class GcReport:
 
 def gc(backend: Backend, plan: Plan, *, dry_run: bool = False, now: datetime | None = None) -> GcReport:
     """Delete expired previews, branches whose env vars are gone, and env vars whose branch is gone."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     report = GcReport(dry_run=dry_run)
     previews = list_previews(backend, plan)
     ours = preview_keys(plan)

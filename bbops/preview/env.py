@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from bbops.envvars import branch_env
+from bbops.infra.envvalues import branch_env
 from bbops.plan.model import Plan
 from bbops.providers.base import Backend, EnvVar, env_value_matches, fingerprint
 
@@ -22,8 +22,9 @@ def preview_env(backend: Backend, plan: Plan, branch: str, git_branch: str) -> l
     target = plan.vercel.target("preview") if plan.vercel else None
     if target is None:
         return []
-    return branch_env(backend, plan, branch, target.env, target="preview", git_branch=git_branch,
-                      what="vercel.targets.preview.env")
+    return branch_env(
+        backend, plan, branch, target.env, target="preview", git_branch=git_branch, what="vercel.targets.preview.env"
+    )
 
 
 def hand_out_env(
@@ -40,7 +41,8 @@ def hand_out_env(
         return [], None
     current = {v.scope(): v for v in backend.env.list_env(target="preview", git_branch=git_branch)}
     changed = [
-        v for v in wanted
+        v
+        for v in wanted
         if (c := current.get(v.scope())) is None or c.type != v.type or not env_value_matches(backend.env, c, v.value)
     ]
     if changed:
@@ -74,7 +76,8 @@ def preview_keys(plan: Plan) -> set[str]:
 def delete_preview_env(backend: Backend, plan: Plan, git_branch: str) -> int:
     keys = preview_keys(plan)
     scoped = [
-        v for v in backend.env.list_env(target="preview", git_branch=git_branch)
+        v
+        for v in backend.env.list_env(target="preview", git_branch=git_branch)
         if v.git_branch == git_branch and v.key in keys
     ]
     return backend.env.delete_env(scoped) if scoped else 0

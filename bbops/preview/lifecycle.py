@@ -11,19 +11,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from bbops import pg
-from bbops.backends import app_connection
+from bbops.core import pg
+from bbops.core.locks import advisory_lock
+from bbops.drizzle.runner import migrate_up
 from bbops.errors import UsageError
-from bbops.locks import advisory_lock
-from bbops.migrate.runner import migrate_up
 from bbops.plan.model import Plan, Preview
+from bbops.preview.anonymize import scrub
 from bbops.preview.env import hand_out_env
 from bbops.preview.request import PullRequest, check_git_branch, check_pr
+from bbops.preview.seed import run_seeds
 from bbops.providers.base import Backend
-from bbops.scrub import scrub
-from bbops.seed import run_seeds
+from bbops.providers.select import app_connection
 
 LOCK_TIMEOUT = 120.0
 
@@ -94,7 +94,9 @@ def ensure_long_lived(backend: Backend, plan: Plan, log: Callable[[str], None] =
         if spec.parent is None:
             create_root = getattr(backend.branches, "create_root", None)
             if create_root is None:
-                raise UsageError(f"branch {spec.name} does not exist; run `bbops apply` to create the project's branches")
+                raise UsageError(
+                    f"branch {spec.name} does not exist; run `bbops apply` to create the project's branches"
+                )
             create_root(spec.name, protected=spec.protected)
             _prepare_root(backend, plan, spec.name, log)
         else:
@@ -132,8 +134,10 @@ def create(
     check_git_branch(request.git_branch)
     parent = parent or policy.parent
     if parent not in {b.name for b in plan.neon.branches}:
-        raise UsageError(f"parent {parent!r} is not a branch of the plan ({', '.join(b.name for b in plan.neon.branches)})")
-    now = now or datetime.now(timezone.utc)
+        raise UsageError(
+            f"parent {parent!r} is not a branch of the plan ({', '.join(b.name for b in plan.neon.branches)})"
+        )
+    now = now or datetime.now(UTC)
     name = policy.branch_for(number)
     ensure_long_lived(backend, plan, log)
     with preview_lock(backend, plan, name):
@@ -149,8 +153,13 @@ def create(
                 name, parent=parent, annotations=annotations, expires_at=_expiry(policy, now)
             )
             log(f"created {name} from {parent}")
-        report = PreviewReport(pr=number, branch=name, parent=branch.parent or parent, created=existing is None,
-                               git_branch=request.git_branch)
+        report = PreviewReport(
+            pr=number,
+            branch=name,
+            parent=branch.parent or parent,
+            created=existing is None,
+            git_branch=request.git_branch,
+        )
         _prepare(backend, plan, report, log)
         report.expires_at = branch.expires_at.isoformat() if branch.expires_at else None
     report.seconds = round(time.monotonic() - started, 3)
@@ -167,8 +176,13 @@ def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], Non
             raise UsageError(f"no preview for PR #{number} (branch {name}); create it first")
         branch = backend.branches.reset_branch(name)
         log(f"reset {name} to {branch.parent}")
-        report = PreviewReport(pr=number, branch=name, parent=branch.parent or policy.parent, created=False,
-                               git_branch=branch.annotations.get("git_branch"))
+        report = PreviewReport(
+            pr=number,
+            branch=name,
+            parent=branch.parent or policy.parent,
+            created=False,
+            git_branch=branch.annotations.get("git_branch"),
+        )
         _prepare(backend, plan, report, log)
         report.expires_at = branch.expires_at.isoformat() if branch.expires_at else None
     report.seconds = round(time.monotonic() - started, 3)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from bbops import secrets
+from bbops.core import redact
 from bbops.errors import MigrationError
 from bbops.plan.model import resolve_ref
 
@@ -59,8 +59,14 @@ class HealthChecker:
     clock: Callable[[], float] = time.monotonic
     request_timeout: float = 10.0
 
-    def check(self, url_ref: str, *, timeout_seconds: float = 120, expect_status: int | None = None,
-              what: str = "health check") -> HealthResult:
+    def check(
+        self,
+        url_ref: str,
+        *,
+        timeout_seconds: float = 120,
+        expect_status: int | None = None,
+        what: str = "health check",
+    ) -> HealthResult:
         url = resolve_ref(url_ref, what=what) or ""
         # Shown without its query string or credentials: health URLs sometimes carry a token there.
         parts = urlsplit(url)
@@ -79,7 +85,7 @@ class HealthChecker:
                         return HealthResult(shown, status, attempts, round(self.clock() - start, 3))
                     last = f"HTTP {status}"
                 except httpx.HTTPError as exc:
-                    status, last = None, f"{type(exc).__name__}: {secrets.scrub(str(exc)) or 'no detail'}"
+                    status, last = None, f"{type(exc).__name__}: {redact.scrub(str(exc)) or 'no detail'}"
                 remaining = deadline - self.clock()
                 if remaining <= 0:
                     wanted = f"HTTP {expect_status}" if expect_status else "a 2xx status"

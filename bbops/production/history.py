@@ -23,7 +23,7 @@ from datetime import datetime
 
 import psycopg
 
-from bbops import pg, secrets
+from bbops.core import pg, redact
 from bbops.errors import MigrationError
 
 SCHEMA_SQL = """
@@ -134,7 +134,7 @@ class History:
             try:
                 yield conn
             except psycopg.Error as exc:
-                raise MigrationError(f"production history query failed: {secrets.scrub(str(exc)).strip()}") from None
+                raise MigrationError(f"production history query failed: {redact.scrub(str(exc)).strip()}") from None
 
     def ensure(self) -> None:
         with self._conn() as conn:
@@ -168,7 +168,7 @@ class History:
             conn.execute(
                 "UPDATE bbops.production_steps SET status = %s, finished_at = clock_timestamp(), error = %s "
                 "WHERE attempt = %s",
-                ("failed" if error is not None else "applied", secrets.scrub(error) if error else None, attempt),
+                ("failed" if error is not None else "applied", redact.scrub(error) if error else None, attempt),
             )
 
     # -- restore points and undo records -----------------------------------------------
@@ -194,8 +194,19 @@ class History:
             conn.execute(
                 "INSERT INTO bbops.undo_records (restore_point, step_id, kind, target, key, git_branch, env_type, "
                 "env_targets, state, sealed_value, deployment_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (restore_point, record.step_id, record.kind, record.target, record.key, record.git_branch,
-                 record.env_type, record.env_targets, record.state, record.sealed_value, record.deployment_id),
+                (
+                    restore_point,
+                    record.step_id,
+                    record.kind,
+                    record.target,
+                    record.key,
+                    record.git_branch,
+                    record.env_type,
+                    record.env_targets,
+                    record.state,
+                    record.sealed_value,
+                    record.deployment_id,
+                ),
             )
 
     def undo_records(self, since: datetime) -> list[UndoRecord]:

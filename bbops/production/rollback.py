@@ -20,8 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from bbops import secrets
-from bbops.backends import app_connection
+from bbops.core import redact
 from bbops.errors import BBopsError, MigrationError, UsageError
 from bbops.plan.model import Plan, resolve_ref
 from bbops.production import restore
@@ -29,8 +28,9 @@ from bbops.production.health import HealthChecker
 from bbops.production.history import History, RunInfo, UndoRecord
 from bbops.production.pending import steps_checksum
 from bbops.production.run import production_lock, run_info_from_env
+from bbops.production.secretbox import SecretBox, open_box
 from bbops.providers.base import Backend, EnvVar, TimestampRestore
-from bbops.secretbox import SecretBox, open_box
+from bbops.providers.select import app_connection
 
 PARTS = ("data", "env", "deployment")
 
@@ -125,10 +125,14 @@ def rollback(
     report = RollbackReport(to=to, branch=production.branch, dry_run=dry_run)
     with production_lock(backend, url, production.branch, "rollback"):
         target = _resolve(backend, history, to)
-        if isinstance(target.point, datetime) and "data" in parts and \
-                not isinstance(backend.branches, TimestampRestore):
-            raise UsageError(f"the {backend.name} backend cannot restore to a timestamp; "
-                             "use a restore point name or `latest`")
+        if (
+            isinstance(target.point, datetime)
+            and "data" in parts
+            and not isinstance(backend.branches, TimestampRestore)
+        ):
+            raise UsageError(
+                f"the {backend.name} backend cannot restore to a timestamp; use a restore point name or `latest`"
+            )
         report.to = target.label
         # Read everything now: the data restore below rolls these tables back.
         undo = history.undo_records(target.since)
@@ -136,9 +140,11 @@ def rollback(
         if any(r.state == "present" for r in env_plan):
             box = box or open_box(backend.name, create=False)
         deployment = next((r for r in undo if r.kind == "deployment"), None)
-        steps = [("data", lambda p: _data(backend, production.branch, target, p, dry_run)),
-                 ("env", lambda p: _env(backend, env_plan, box, p, dry_run)),
-                 ("deployment", lambda p: _deployment(backend, deployment, p, dry_run))]
+        steps = [
+            ("data", lambda p: _data(backend, production.branch, target, p, dry_run)),
+            ("env", lambda p: _env(backend, env_plan, box, p, dry_run)),
+            ("deployment", lambda p: _deployment(backend, deployment, p, dry_run)),
+        ]
         chosen = [(n, f) for n, f in steps if n in parts]
         if production.health_check:
             checker = health or HealthChecker()
@@ -150,7 +156,7 @@ def rollback(
                 try:
                     action(part)
                 except (BBopsError, OSError) as exc:
-                    part.status, part.error = "failed", secrets.scrub(str(exc)).strip()
+                    part.status, part.error = "failed", redact.scrub(str(exc)).strip()
                     break
         finally:
             done = [p.name for p in report.parts if p.status == "done"]
@@ -173,8 +179,10 @@ class RollbackFailed(MigrationError):
         done = [p.name for p in report.parts if p.status == "done"]
         skipped = [p.name for p in report.parts if p.status == "not attempted"]
         state = f"done: {', '.join(done) or 'nothing'}; not attempted: {', '.join(skipped) or 'nothing'}"
-        super().__init__(f"{message} ({state})", hint="fix the cause, then roll back the remaining parts "
-                                                      "with --data/--env/--deployment")
+        super().__init__(
+            f"{message} ({state})",
+            hint="fix the cause, then roll back the remaining parts with --data/--env/--deployment",
+        )
         self.report = report
 
 
@@ -195,15 +203,24 @@ def _env(backend: Backend, records: list[UndoRecord], box: SecretBox | None, par
         return
     unreadable = [r.key for r in records if r.state == "unreadable"]
     if unreadable:  # refuse before changing any of them
-        raise MigrationError(f"the previous values of {', '.join(map(str, unreadable))} were sensitive and never "
-                             "readable; set them by hand (no env var was changed)")
+        raise MigrationError(
+            f"the previous values of {', '.join(map(str, unreadable))} were sensitive and never "
+            "readable; set them by hand (no env var was changed)"
+        )
     put, drop = [], []
     for r in records:
         if r.state == "present":
             assert box is not None and r.sealed_value is not None
             targets = tuple((r.env_targets or r.target).split(","))
-            put.append(EnvVar(str(r.key), box.decrypt(r.sealed_value), r.env_type or "encrypted",  # type: ignore[arg-type]
-                              targets, r.git_branch))
+            put.append(
+                EnvVar(
+                    str(r.key),
+                    box.decrypt(r.sealed_value),
+                    r.env_type or "encrypted",  # type: ignore[arg-type]
+                    targets,
+                    r.git_branch,
+                )
+            )
             part.actions.append(f"{r.target}: put back the previous value of {r.key}")
         else:
             drop.append(r)
@@ -214,8 +231,7 @@ def _env(backend: Backend, records: list[UndoRecord], box: SecretBox | None, par
     if put:
         backend.env.upsert_env(put)
     for r in drop:
-        current = [v for v in backend.env.list_env(target=r.target)
-                   if v.key == r.key and v.git_branch == r.git_branch]
+        current = [v for v in backend.env.list_env(target=r.target) if v.key == r.key and v.git_branch == r.git_branch]
         if current:
             backend.env.delete_env(current)
     part.status = "done"

@@ -25,18 +25,19 @@ from dataclasses import asdict, dataclass, field
 
 import psycopg
 
-from bbops import gha, pg, secrets
-from bbops.backends import app_connection
+from bbops.core import pg, redact
+from bbops.core.locks import advisory_lock
 from bbops.errors import BBopsError, DifferencesFound, MigrationError, UsageError
-from bbops.locks import advisory_lock
+from bbops.github import runner as gha
 from bbops.plan.model import Plan
 from bbops.production import restore
 from bbops.production.health import HealthChecker
 from bbops.production.history import History, RunInfo
 from bbops.production.pending import Recorded, first_mutating, pending_steps, plan_run, steps_checksum
+from bbops.production.secretbox import SecretBox, open_box
 from bbops.production.steps import StepContext, preflight, run_step
 from bbops.providers.base import Backend
-from bbops.secretbox import SecretBox, open_box
+from bbops.providers.select import app_connection
 
 __all__ = ["RunReport", "apply_production", "pending_steps", "run_info_from_env"]
 LOCK_TIMEOUT = 120.0
@@ -44,8 +45,11 @@ LOCK_TIMEOUT = 120.0
 
 def run_info_from_env(environ: dict[str, str] | None = None) -> RunInfo:
     env = os.environ if environ is None else environ
-    return RunInfo(env.get("GITHUB_RUN_ID") or None, env.get("GITHUB_SHA") or None,
-                   env.get("GITHUB_ACTOR") or env.get("USER") or None)
+    return RunInfo(
+        env.get("GITHUB_RUN_ID") or None,
+        env.get("GITHUB_SHA") or None,
+        env.get("GITHUB_ACTOR") or env.get("USER") or None,
+    )
 
 
 @dataclass
@@ -73,7 +77,9 @@ class RunReport:
         head = "### Production steps" + (" (dry run)" if self.dry_run else "")
         rows = "\n".join(f"| `{s.id}` | {s.kind} | {s.status} | {s.detail} |" for s in self.steps)
         point = f"Restore point: `{self.restore_point}`\n\n" if self.restore_point else ""
-        body = f"| step | kind | outcome | detail |\n|---|---|---|---|\n{rows}\n" if self.steps else "Nothing pending.\n"
+        body = (
+            f"| step | kind | outcome | detail |\n|---|---|---|---|\n{rows}\n" if self.steps else "Nothing pending.\n"
+        )
         return f"{head}\n\n{point}{body}"
 
 
@@ -83,11 +89,14 @@ def _lock_url(backend: Backend, production_url: str) -> str:
 
 
 @contextmanager
-def production_lock(backend: Backend, production_url: str, branch: str, purpose: str,
-                    timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+def production_lock(
+    backend: Backend, production_url: str, branch: str, purpose: str, timeout: float = LOCK_TIMEOUT
+) -> Iterator[None]:
     """The one lock that keeps applies and rollbacks of a production branch apart (see the module doc)."""
-    with pg.connection(_lock_url(backend, production_url), autocommit=True, application_name=f"bbops {purpose}") \
-            as conn, advisory_lock(conn, f"bbops production {branch}", timeout=timeout, purpose=purpose):
+    with (
+        pg.connection(_lock_url(backend, production_url), autocommit=True, application_name=f"bbops {purpose}") as conn,
+        advisory_lock(conn, f"bbops production {branch}", timeout=timeout, purpose=purpose),
+    ):
         yield
 
 
@@ -114,21 +123,34 @@ def apply_production(
     report = RunReport(branch=production.branch, dry_run=dry_run)
     if backend.branches.get_branch(production.branch) is None:
         if not dry_run:
-            raise UsageError(f"the production branch {production.branch} does not exist",
-                             hint="run `bbops apply` (with the infrastructure) to create the plan's branches")
+            raise UsageError(
+                f"the production branch {production.branch} does not exist",
+                hint="run `bbops apply` (with the infrastructure) to create the plan's branches",
+            )
         # A dry run before the first apply: everything would run.
         pending = pending_steps(plan, {})
         preflight(pending)
         report.steps = [StepOutcome(p.step.id, p.step.kind, "would run", "new") for p in pending]
-        report.restore_point = restore.point_name(run.commit) if production.restore_point and \
-            first_mutating(pending) is not None else None
+        report.restore_point = (
+            restore.point_name(run.commit) if production.restore_point and first_mutating(pending) is not None else None
+        )
         return report
     url = app_connection(backend, plan, production.branch).url
     history = History(url)
     with production_lock(backend, url, production.branch, "production apply", lock_timeout):
         try:
-            _run(backend, plan, history, report, dry_run=dry_run, after_rollback=after_rollback, run=run,
-                 health=health or HealthChecker(), box=box, log=log)
+            _run(
+                backend,
+                plan,
+                history,
+                report,
+                dry_run=dry_run,
+                after_rollback=after_rollback,
+                run=run,
+                health=health or HealthChecker(),
+                box=box,
+                log=log,
+            )
         finally:
             if summary:
                 gha.append_summary(report.markdown())
@@ -155,18 +177,33 @@ def env_owned_by_steps(backend: Backend, plan: Plan, *, after_rollback: bool = F
             recorded = {k: Recorded(a.status, a.checksum, a.error) for k, a in history.latest_attempts().items()}
             if history.outstanding_rollback() and not after_rollback:
                 recorded = {}  # every step counts as owning its keys
-    return {(p.step.get("target"), key): p.step.id for p in pending_steps(plan, recorded)
-            if p.step.kind == "env" for key in (p.step.get("env") or {})}
+    return {
+        (p.step.get("target"), key): p.step.id
+        for p in pending_steps(plan, recorded)
+        if p.step.kind == "env"
+        for key in (p.step.get("env") or {})
+    }
 
 
-def _run(backend: Backend, plan: Plan, history: History, report: RunReport, *, dry_run: bool,
-         after_rollback: bool, run: RunInfo, health: HealthChecker, box: SecretBox | None,
-         log: Callable[[str], None]) -> None:
+def _run(
+    backend: Backend,
+    plan: Plan,
+    history: History,
+    report: RunReport,
+    *,
+    dry_run: bool,
+    after_rollback: bool,
+    run: RunInfo,
+    health: HealthChecker,
+    box: SecretBox | None,
+    log: Callable[[str], None],
+) -> None:
     production = plan.production
     assert production is not None
     known = history.exists()
-    recorded = {k: Recorded(a.status, a.checksum, a.error) for k, a in history.latest_attempts().items()} \
-        if known else {}
+    recorded = (
+        {k: Recorded(a.status, a.checksum, a.error) for k, a in history.latest_attempts().items()} if known else {}
+    )
     planned = plan_run(plan, recorded)
     report.already_applied = planned.applied
     if planned.drift:
@@ -189,8 +226,10 @@ def _run(backend: Backend, plan: Plan, history: History, report: RunReport, *, d
     point = restore.point_name(run.commit) if production.restore_point and mutating_at is not None else None
     report.restore_point = point
     if dry_run:
-        report.steps = [StepOutcome(p.step.id, p.step.kind, "would run", p.reason + (", resumes" if p.resume else ""))
-                        for p in pending]
+        report.steps = [
+            StepOutcome(p.step.id, p.step.kind, "would run", p.reason + (", resumes" if p.resume else ""))
+            for p in pending
+        ]
         return
     if not pending:
         if outstanding and after_rollback:
@@ -216,7 +255,7 @@ def _run(backend: Backend, plan: Plan, history: History, report: RunReport, *, d
         try:
             outcome.detail = run_step(ctx, p)
         except (BBopsError, psycopg.Error, OSError) as exc:
-            message = secrets.scrub(str(exc)).strip() or type(exc).__name__
+            message = redact.scrub(str(exc)).strip() or type(exc).__name__
             outcome.detail, outcome.seconds = message, round(time.monotonic() - started, 3)
             history.finish(attempt, error=message)
             raise MigrationError(

@@ -16,18 +16,18 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from bbops import pg, secrets
-from bbops.backends import app_connection
-from bbops.envvars import branch_env
+from bbops.core import pg, redact
+from bbops.drizzle.runner import migrate_up
+from bbops.drizzle.statements import Statement, split_statements
 from bbops.errors import MigrationError
-from bbops.migrate.runner import migrate_up
-from bbops.migrate.statements import Statement, split_statements
+from bbops.infra.envvalues import branch_env
 from bbops.plan.model import Plan, Step, env_sources, resolve_ref
 from bbops.production.health import HealthChecker
 from bbops.production.history import History, UndoRecord
 from bbops.production.pending import PendingStep
+from bbops.production.secretbox import SecretBox
 from bbops.providers.base import Backend, EnvVar
-from bbops.secretbox import SecretBox
+from bbops.providers.select import app_connection
 
 
 @dataclass
@@ -73,31 +73,35 @@ def _sql(ctx: StepContext, p: PendingStep) -> str:
             try:
                 conn.execute(stmt.sql)
             except psycopg.Error as exc:
-                raise MigrationError(f"{path.name} line {stmt.line}: {secrets.scrub(str(exc)).strip()}") from None
+                raise MigrationError(f"{path.name} line {stmt.line}: {redact.scrub(str(exc)).strip()}") from None
     return f"{path.name}: {len(statements)} statement(s) outside a transaction"
 
 
 def _source(step: Step) -> str:
     url = resolve_ref(step.get("source"), what=f"step {step.id} source") or ""
-    secrets.register_url(url)
+    redact.register_url(url)
     return url
 
 
 def _copy(ctx: StepContext, p: PendingStep) -> str:
-    from bbops.migrate.copy import copy_database
+    from bbops.copy.engine import copy_database
 
     step = p.step
     report = copy_database(
-        _source(step), ctx.url(ctx.branch_of(step)), tables=tuple(step.get("tables") or ()),
-        jobs=int(step.get("jobs", 2)), data_only=bool(step.get("data_only", True)),
-        rebuild_indexes=bool(step.get("rebuild_indexes", False)), resume=p.resume,
+        _source(step),
+        ctx.url(ctx.branch_of(step)),
+        tables=tuple(step.get("tables") or ()),
+        jobs=int(step.get("jobs", 2)),
+        data_only=bool(step.get("data_only", True)),
+        rebuild_indexes=bool(step.get("rebuild_indexes", False)),
+        resume=p.resume,
     )
     rows = getattr(report, "rows", None)
     return f"copied{' ' + str(rows) + ' row(s)' if isinstance(rows, int) else ''}{' (resumed)' if p.resume else ''}"
 
 
 def _verify(ctx: StepContext, p: PendingStep) -> str:
-    from bbops.migrate.verify import verify_databases
+    from bbops.copy.verify import verify_databases
 
     step = p.step
     report = verify_databases(_source(step), ctx.url(ctx.branch_of(step)), checksums=bool(step.get("checksums", True)))
@@ -111,8 +115,15 @@ def _verify(ctx: StepContext, p: PendingStep) -> str:
 def _env(ctx: StepContext, p: PendingStep) -> str:
     step, target = p.step, p.step.get("target")
     branch = ctx.branch_of(step)
-    wanted = branch_env(ctx.backend, ctx.plan, branch, env_sources(step.get("env") or {}), target=target,
-                        git_branch=None, what=f"step {step.id} env")
+    wanted = branch_env(
+        ctx.backend,
+        ctx.plan,
+        branch,
+        env_sources(step.get("env") or {}),
+        target=target,
+        git_branch=None,
+        what=f"step {step.id} env",
+    )
     current = {v.key: v for v in ctx.backend.env.list_env(target=target) if v.git_branch is None}
     declared = step.get("undo") or {}
     box = ctx.box()
@@ -122,7 +133,7 @@ def _env(ctx: StepContext, p: PendingStep) -> str:
         if var.key in declared:  # the plan says what rollback puts back (e.g. the old database's URL)
             undo = declared[var.key]
             value = resolve_ref(undo["value"], what=f"step {step.id} undo {var.key}") or ""
-            secrets.register(value)
+            redact.register(value)
             state, sealed = "present", box.encrypt(value)
             prev = EnvVar(var.key, value, undo.get("type", "encrypted"), (target,), None)
         elif prev is not None and prev.value == "" and prev.type == "sensitive":
@@ -130,10 +141,22 @@ def _env(ctx: StepContext, p: PendingStep) -> str:
             ctx.log(f"warning: the previous value of {var.key} is sensitive and cannot be read back")
         elif prev is not None:
             state, sealed = "present", box.encrypt(prev.value)
-        ctx.history.add_undo(UndoRecord(
-            step.id, "env", target, var.key, None, prev.type if prev else None,
-            ",".join(prev.targets) if prev else None, state, sealed, None, datetime.now(UTC),
-        ), ctx.restore_point)
+        ctx.history.add_undo(
+            UndoRecord(
+                step.id,
+                "env",
+                target,
+                var.key,
+                None,
+                prev.type if prev else None,
+                ",".join(prev.targets) if prev else None,
+                state,
+                sealed,
+                None,
+                datetime.now(UTC),
+            ),
+            ctx.restore_point,
+        )
     ctx.backend.env.upsert_env(wanted)
     return f"{target}: set {', '.join(v.key for v in wanted)} from branch {branch}"
 
@@ -145,8 +168,12 @@ def _redeploy(ctx: StepContext, p: PendingStep) -> str:
         raise MigrationError(f"the {ctx.backend.name} backend has no deployments to redeploy")
     if target == "production":
         before = deployments.current_production()
-        ctx.history.add_undo(UndoRecord(p.step.id, "deployment", target, None, None, None, None, "deployment",
-                                        None, before, datetime.now(UTC)), ctx.restore_point)
+        ctx.history.add_undo(
+            UndoRecord(
+                p.step.id, "deployment", target, None, None, None, None, "deployment", None, before, datetime.now(UTC)
+            ),
+            ctx.restore_point,
+        )
     new = deployments.redeploy(target=target)
     if new is None:
         raise MigrationError(f"there is no {target} deployment to redeploy")
@@ -155,14 +182,23 @@ def _redeploy(ctx: StepContext, p: PendingStep) -> str:
 
 def _check(ctx: StepContext, p: PendingStep) -> str:
     step = p.step
-    result = ctx.health.check(step.get("url"), timeout_seconds=float(step.get("timeout_seconds", 120)),
-                              expect_status=step.get("expect_status"), what=f"step {step.id}")
+    result = ctx.health.check(
+        step.get("url"),
+        timeout_seconds=float(step.get("timeout_seconds", 120)),
+        expect_status=step.get("expect_status"),
+        what=f"step {step.id}",
+    )
     return f"{result.url} answered {result.status} after {result.attempts} attempt(s)"
 
 
 EXECUTORS: dict[str, Callable[[StepContext, PendingStep], str]] = {
-    "migrations": _migrations, "sql": _sql, "copy": _copy, "verify": _verify,
-    "env": _env, "redeploy": _redeploy, "check": _check,
+    "migrations": _migrations,
+    "sql": _sql,
+    "copy": _copy,
+    "verify": _verify,
+    "env": _env,
+    "redeploy": _redeploy,
+    "check": _check,
 }
 
 

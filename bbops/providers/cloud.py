@@ -20,10 +20,10 @@ from typing import Any
 
 import httpx
 
-from bbops.http import Timeouts
+from bbops.core.http import Timeouts
 from bbops.plan.model import Plan, resolve_ref
 from bbops.providers.base import Backend
-from bbops.providers.neon import NeonBranches
+from bbops.providers.neon.branches import NeonBranches
 from bbops.providers.vercel import VercelProject
 
 
@@ -38,8 +38,12 @@ _wiring = _Wiring()
 
 
 @contextmanager
-def use_transports(*, neon: httpx.BaseTransport | None = None, vercel: httpx.BaseTransport | None = None,
-                   sleep: Callable[[float], None] | None = None) -> Iterator[None]:
+def use_transports(
+    *,
+    neon: httpx.BaseTransport | None = None,
+    vercel: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> Iterator[None]:
     global _wiring
     previous = _wiring
     _wiring = _Wiring(neon, vercel, sleep)

@@ -15,12 +15,14 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bbops import secrets
+from bbops.core import redact
+from bbops.core.http import ApiClient, RequestUncertain
 from bbops.errors import ProviderError, UsageError
-from bbops.http import ApiClient, RequestUncertain
 from bbops.providers.base import FINGERPRINT_PREFIX, EnvVar, fingerprint
 
 DEFAULT_HOST = "https://api.vercel.com"
+
+
 def _targets(raw: Any) -> tuple[str, ...]:
     if isinstance(raw, str):
         return (raw,)
@@ -36,8 +38,14 @@ class VercelProject:
         self.fingerprints: dict[str, str] = {}  # env id -> fingerprint found in its comment
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, project: str | None = None,
-                 team_id: str | None = None, **api_kwargs: Any) -> VercelProject:
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        project: str | None = None,
+        team_id: str | None = None,
+        **api_kwargs: Any,
+    ) -> VercelProject:
         env = os.environ if env is None else env
         token = env.get("VERCEL_TOKEN")
         if not token:
@@ -46,8 +54,13 @@ class VercelProject:
         if not project:
             raise UsageError("no Vercel project: set VERCEL_PROJECT_ID or vercel.project in the plan")
         team = env.get("VERCEL_TEAM_ID") or team_id
-        api = ApiClient(env.get("VERCEL_API_HOST") or DEFAULT_HOST, token, service="vercel",
-                        default_params={"teamId": team} if team else None, **api_kwargs)
+        api = ApiClient(
+            env.get("VERCEL_API_HOST") or DEFAULT_HOST,
+            token,
+            service="vercel",
+            default_params={"teamId": team} if team else None,
+            **api_kwargs,
+        )
         return cls(api, project)
 
     def close(self) -> None:
@@ -57,27 +70,41 @@ class VercelProject:
 
     def _env(self, raw: Mapping[str, Any], decrypted: bool) -> EnvVar:
         value = (raw.get("value") or "") if decrypted and raw.get("type") != "sensitive" else ""
-        secrets.register(value)
+        redact.register(value)
         if raw.get("id") and str(raw.get("comment") or "").startswith(FINGERPRINT_PREFIX):
             self.fingerprints[raw["id"]] = raw["comment"]
-        return EnvVar(key=raw["key"], value=value, type=raw.get("type", "encrypted"),
-                      targets=_targets(raw.get("target")), git_branch=raw.get("gitBranch") or None, id=raw.get("id"))
+        return EnvVar(
+            key=raw["key"],
+            value=value,
+            type=raw.get("type", "encrypted"),
+            targets=_targets(raw.get("target")),
+            git_branch=raw.get("gitBranch") or None,
+            id=raw.get("id"),
+        )
 
-    def list_env(self, *, target: str | None = None, git_branch: str | None = None,
-                 decrypt: bool = True) -> list[EnvVar]:
+    def list_env(
+        self, *, target: str | None = None, git_branch: str | None = None, decrypt: bool = True
+    ) -> list[EnvVar]:
         """Variables, with their values as the ``EnvProvider`` promises (``decrypt=true``).
 
         ``decrypt=False`` when only keys and scopes matter: values then read ''. Values
         of ``sensitive`` variables are never returned by Vercel (also '') -- compare them
         with ``fingerprint_of``.
         """
-        body = self.api.get(f"/v10/projects/{self.project}/env", params={
-            "gitBranch": git_branch, "decrypt": "true" if decrypt else None,
-        }).json()
+        body = self.api.get(
+            f"/v10/projects/{self.project}/env",
+            params={
+                "gitBranch": git_branch,
+                "decrypt": "true" if decrypt else None,
+            },
+        ).json()
         raws = body.get("envs") if isinstance(body, dict) and "envs" in body else [body]
         found = [self._env(raw, decrypt) for raw in raws if raw and raw.get("type") != "system"]
-        return [v for v in found
-                if (target is None or target in v.targets) and (git_branch is None or v.git_branch == git_branch)]
+        return [
+            v
+            for v in found
+            if (target is None or target in v.targets) and (git_branch is None or v.git_branch == git_branch)
+        ]
 
     def fingerprint_of(self, var: EnvVar) -> str | None:
         return self.fingerprints.get(var.id or "")
@@ -86,35 +113,63 @@ class VercelProject:
         if not variables:
             return []
         for var in variables:
-            secrets.register(var.value)
-        payload = [{
-            "key": v.key, "value": v.value, "type": v.type, "target": list(v.targets),
-            **({"gitBranch": v.git_branch} if v.git_branch else {}),
-            "comment": fingerprint(v.value),
-        } for v in variables]
+            redact.register(var.value)
+        payload = [
+            {
+                "key": v.key,
+                "value": v.value,
+                "type": v.type,
+                "target": list(v.targets),
+                **({"gitBranch": v.git_branch} if v.git_branch else {}),
+                "comment": fingerprint(v.value),
+            }
+            for v in variables
+        ]
         path = f"/v10/projects/{self.project}/env"
         response = self.api.post(path, params={"upsert": "true"}, json=payload, idempotent=True)
         body = response.json()
         failed = body.get("failed") or []
         if failed:
-            keys = sorted({(f.get("error") or {}).get("envVarKey") or (f.get("error") or {}).get("key") or "?"
-                           for f in failed})
+            keys = sorted(
+                {(f.get("error") or {}).get("envVarKey") or (f.get("error") or {}).get("key") or "?" for f in failed}
+            )
             messages = "; ".join(sorted({(f.get("error") or {}).get("message", "") for f in failed}))
-            raise ProviderError(f"vercel: {len(failed)} variable(s) not saved: {', '.join(keys)}: {messages}",
-                                method="POST", path=path, status=response.status_code)
+            raise ProviderError(
+                f"vercel: {len(failed)} variable(s) not saved: {', '.join(keys)}: {messages}",
+                method="POST",
+                path=path,
+                status=response.status_code,
+            )
         created = body.get("created") or []
-        by_scope = {(c["key"], _targets(c.get("target")), c.get("gitBranch") or None): c.get("id")
-                    for c in (created if isinstance(created, list) else [created])}
-        return [EnvVar(key=v.key, value=v.value, type=v.type, targets=v.targets, git_branch=v.git_branch,
-                       id=by_scope.get((v.key, _targets(v.targets), v.git_branch), v.id)) for v in variables]
+        by_scope = {
+            (c["key"], _targets(c.get("target")), c.get("gitBranch") or None): c.get("id")
+            for c in (created if isinstance(created, list) else [created])
+        }
+        return [
+            EnvVar(
+                key=v.key,
+                value=v.value,
+                type=v.type,
+                targets=v.targets,
+                git_branch=v.git_branch,
+                id=by_scope.get((v.key, _targets(v.targets), v.git_branch), v.id),
+            )
+            for v in variables
+        ]
 
     def edit_env(self, var: EnvVar) -> EnvVar:
         """Change one variable in place by id (value, type, targets)."""
         if not var.id:
             raise UsageError(f"cannot edit env var {var.key}: no id")
-        secrets.register(var.value)
-        body = {"key": var.key, "value": var.value, "type": var.type, "target": list(var.targets),
-                "gitBranch": var.git_branch, "comment": fingerprint(var.value)}
+        redact.register(var.value)
+        body = {
+            "key": var.key,
+            "value": var.value,
+            "type": var.type,
+            "target": list(var.targets),
+            "gitBranch": var.git_branch,
+            "comment": fingerprint(var.value),
+        }
         self.api.patch(f"/v9/projects/{self.project}/env/{var.id}", json=body, idempotent=True)
         return var
 
@@ -147,8 +202,11 @@ class VercelProject:
         latest = self._latest(target=target, git_branch=git_branch)
         if latest is None:
             return None
-        body: dict[str, Any] = {"name": latest.get("name") or self.project, "project": self.project,
-                                "deploymentId": latest["uid"]}
+        body: dict[str, Any] = {
+            "name": latest.get("name") or self.project,
+            "project": self.project,
+            "deploymentId": latest["uid"],
+        }
         if target == "production":
             body["target"] = "production"  # omitted means preview
         try:

@@ -53,14 +53,26 @@ class FakeServer:
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self)
 
-    def fail(self, method: str, path: str, *, status: int = 500, kind: str = "status",
-             headers: dict[str, str] | None = None, body: Any = None, times: int = 1) -> None:
+    def fail(
+        self,
+        method: str,
+        path: str,
+        *,
+        status: int = 500,
+        kind: str = "status",
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        times: int = 1,
+    ) -> None:
         self.faults.append(Fault(method.upper(), re.compile(path), kind, status, dict(headers or {}), body, times))
 
     def count(self, method: str, path: str, status: int | None = None) -> int:
         pattern = re.compile(path)
-        return sum(1 for r in self.requests if r.method == method and pattern.fullmatch(r.path)
-                   and (status is None or r.status == status))
+        return sum(
+            1
+            for r in self.requests
+            if r.method == method and pattern.fullmatch(r.path) and (status is None or r.status == status)
+        )
 
     def _fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:

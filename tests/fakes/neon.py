@@ -40,8 +40,15 @@ class BranchDatabases(Protocol):
 
 
 class FakeNeon(FakeServer):
-    def __init__(self, token: str, project_id: str = "bb-prodx-123456", *, op_ticks: int = 2,
-                 databases: BranchDatabases | None = None, region: str = "aws-eu-central-1") -> None:
+    def __init__(
+        self,
+        token: str,
+        project_id: str = "bb-prodx-123456",
+        *,
+        op_ticks: int = 2,
+        databases: BranchDatabases | None = None,
+        region: str = "aws-eu-central-1",
+    ) -> None:
         super().__init__(token)
         self.project_id = project_id
         self.op_ticks = op_ticks
@@ -56,12 +63,24 @@ class FakeNeon(FakeServer):
         self.fail_next_operation: str | None = None  # action name whose next operation fails
         self.restores: list[dict] = []  # bodies of restore requests, for tests
         self.project: dict[str, Any] = {
-            "id": project_id, "name": "bb-prodx", "region_id": region, "pg_version": 16,
-            "history_retention_seconds": 86400, "proxy_host": f"{region}.aws.neon.tech",
-            "platform_id": "aws", "store_passwords": True, "provisioner": "k8s-neonvm",
-            "creation_source": "console", "owner_id": "u-1", "created_at": now(), "updated_at": now(),
-            "default_endpoint_settings": {"autoscaling_limit_min_cu": 0.25, "autoscaling_limit_max_cu": 1,
-                                          "suspend_timeout_seconds": 0},
+            "id": project_id,
+            "name": "bb-prodx",
+            "region_id": region,
+            "pg_version": 16,
+            "history_retention_seconds": 86400,
+            "proxy_host": f"{region}.aws.neon.tech",
+            "platform_id": "aws",
+            "store_passwords": True,
+            "provisioner": "k8s-neonvm",
+            "creation_source": "console",
+            "owner_id": "u-1",
+            "created_at": now(),
+            "updated_at": now(),
+            "default_endpoint_settings": {
+                "autoscaling_limit_min_cu": 0.25,
+                "autoscaling_limit_max_cu": 1,
+                "suspend_timeout_seconds": 0,
+            },
             "settings": {"allowed_ips": {"ips": [], "protected_branches_only": False}},
         }
 
@@ -71,15 +90,37 @@ class FakeNeon(FakeServer):
         n = next(self._seq)
         return f"{prefix}-{WORDS[n % 10]}-{NOUNS[(n // 10) % 10]}-{100000 + n}"
 
-    def add_branch(self, name: str, *, parent: str | None = None, default: bool = False, protected: bool = False,
-                   annotations: dict | None = None, expires_at: str | None = None, endpoint: bool = True) -> dict:
+    def add_branch(
+        self,
+        name: str,
+        *,
+        parent: str | None = None,
+        default: bool = False,
+        protected: bool = False,
+        annotations: dict | None = None,
+        expires_at: str | None = None,
+        endpoint: bool = True,
+    ) -> dict:
         parent_id = self.by_name(parent)["id"] if parent else None
         branch = {
-            "id": self._id("br"), "project_id": self.project_id, "name": name, "parent_id": parent_id,
-            "current_state": "ready", "state_changed_at": now(), "creation_source": "console",
-            "created_at": now(), "updated_at": now(), "default": default, "protected": protected,
-            "cpu_used_sec": 0, "active_time_seconds": 0, "compute_time_seconds": 0, "written_data_bytes": 0,
-            "data_transfer_bytes": 0, "logical_size": 30_000_000, "init_source": "parent-data",
+            "id": self._id("br"),
+            "project_id": self.project_id,
+            "name": name,
+            "parent_id": parent_id,
+            "current_state": "ready",
+            "state_changed_at": now(),
+            "creation_source": "console",
+            "created_at": now(),
+            "updated_at": now(),
+            "default": default,
+            "protected": protected,
+            "cpu_used_sec": 0,
+            "active_time_seconds": 0,
+            "compute_time_seconds": 0,
+            "written_data_bytes": 0,
+            "data_transfer_bytes": 0,
+            "logical_size": 30_000_000,
+            "init_source": "parent-data",
         }
         if expires_at:
             branch["expires_at"] = expires_at
@@ -107,8 +148,9 @@ class FakeNeon(FakeServer):
     # -- plumbing ---------------------------------------------------------------------
 
     def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> httpx.Response:
-        return httpx.Response(status, json={"code": "", "message": message, "request_id": str(uuid.uuid4())},
-                              headers=headers or {})
+        return httpx.Response(
+            status, json={"code": "", "message": message, "request_id": str(uuid.uuid4())}, headers=headers or {}
+        )
 
     def before(self, request: httpx.Request) -> None:
         for op_id in list(self._ticks):
@@ -122,8 +164,16 @@ class FakeNeon(FakeServer):
 
     def _op(self, action: str, branch_id: str | None = None, endpoint_id: str | None = None) -> dict:
         failing = self.fail_next_operation == action
-        op = {"id": str(uuid.uuid4()), "project_id": self.project_id, "action": action, "status": "running",
-              "failures_count": 0, "created_at": now(), "updated_at": now(), "total_duration_ms": 0}
+        op = {
+            "id": str(uuid.uuid4()),
+            "project_id": self.project_id,
+            "action": action,
+            "status": "running",
+            "failures_count": 0,
+            "created_at": now(),
+            "updated_at": now(),
+            "total_duration_ms": 0,
+        }
         if branch_id:
             op["branch_id"] = branch_id
         if endpoint_id:
@@ -140,14 +190,26 @@ class FakeNeon(FakeServer):
         ep_id = self._id("ep")
         region = self.project["region_id"]
         endpoint = {
-            "id": ep_id, "project_id": self.project_id, "branch_id": branch_id, "type": type_,
-            "host": f"{ep_id}.{region}.aws.neon.tech", "region_id": region, "current_state": "idle",
+            "id": ep_id,
+            "project_id": self.project_id,
+            "branch_id": branch_id,
+            "type": type_,
+            "host": f"{ep_id}.{region}.aws.neon.tech",
+            "region_id": region,
+            "current_state": "idle",
             "autoscaling_limit_min_cu": fields.get("autoscaling_limit_min_cu", defaults["autoscaling_limit_min_cu"]),
             "autoscaling_limit_max_cu": fields.get("autoscaling_limit_max_cu", defaults["autoscaling_limit_max_cu"]),
             "suspend_timeout_seconds": fields.get("suspend_timeout_seconds", defaults["suspend_timeout_seconds"]),
-            "pooler_enabled": False, "pooler_mode": "transaction", "disabled": False, "passwordless_access": False,
-            "creation_source": "console", "created_at": now(), "updated_at": now(), "settings": {},
-            "proxy_host": f"{region}.aws.neon.tech", "provisioner": "k8s-neonvm",
+            "pooler_enabled": False,
+            "pooler_mode": "transaction",
+            "disabled": False,
+            "passwordless_access": False,
+            "creation_source": "console",
+            "created_at": now(),
+            "updated_at": now(),
+            "settings": {},
+            "proxy_host": f"{region}.aws.neon.tech",
+            "provisioner": "k8s-neonvm",
         }
         self.endpoints[ep_id] = endpoint
         return endpoint
@@ -161,8 +223,12 @@ class FakeNeon(FakeServer):
             self.databases.drop(branch_id)
 
     def _branch_json(self, branch_id: str) -> dict:
-        return {"object": {"type": "console/branch", "id": branch_id}, "value": self.annotations[branch_id],
-                "created_at": now(), "updated_at": now()}
+        return {
+            "object": {"type": "console/branch", "id": branch_id},
+            "value": self.annotations[branch_id],
+            "created_at": now(),
+            "updated_at": now(),
+        }
 
     # -- routing ----------------------------------------------------------------------
 
@@ -170,12 +236,14 @@ class FakeNeon(FakeServer):
         prefix = f"/api/v2/projects/{self.project_id}"
         if not path.startswith(prefix):
             return self.error(404, "project not found")
-        rest = path[len(prefix):]
+        rest = path[len(prefix) :]
         method = request.method
         if method != "GET" and self.running():
-            return self.error(423, "project already has running conflicting operations, "
-                                   "scheduling of new ones is prohibited")
+            return self.error(
+                423, "project already has running conflicting operations, scheduling of new ones is prohibited"
+            )
         from tests.fakes.neon_routes import route
+
         return route(self, method, rest, params, body or {})
 
     def page_cursor(self, offset: int) -> str:

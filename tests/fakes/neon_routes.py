@@ -58,8 +58,10 @@ def project(fake: FakeNeon, method: str, body: dict) -> httpx.Response:
     if "default_endpoint_settings" in changes:
         fake.project["default_endpoint_settings"].update(changes["default_endpoint_settings"])
     if "enable_logical_replication" in (changes.get("settings") or {}):
-        if fake.project["settings"].get("enable_logical_replication") and not changes["settings"][
-                "enable_logical_replication"]:
+        if (
+            fake.project["settings"].get("enable_logical_replication")
+            and not changes["settings"]["enable_logical_replication"]
+        ):
             return fake.error(400, "logical replication cannot be disabled once enabled")
         fake.project["settings"]["enable_logical_replication"] = changes["settings"]["enable_logical_replication"]
     if "allowed_ips" in (changes.get("settings") or {}):
@@ -76,12 +78,13 @@ def list_branches(fake: FakeNeon, params: dict[str, str]) -> httpx.Response:
     found.sort(key=lambda b: (b.get(key) or "", b["id"]), reverse=params.get("sort_order", "desc") == "desc")
     limit = int(params.get("limit", 10000))
     start = fake.page_offset(params.get("cursor"))
-    page = found[start: start + limit]
+    page = found[start : start + limit]
     pagination: dict[str, Any] = {"sort_by": key, "sort_order": params.get("sort_order", "desc")}
     if start + limit < len(found):
         pagination["next"] = fake.page_cursor(start + limit)
-    return ok({"branches": page, "annotations": {b["id"]: fake._branch_json(b["id"]) for b in page},
-               "pagination": pagination})
+    return ok(
+        {"branches": page, "annotations": {b["id"]: fake._branch_json(b["id"]) for b in page}, "pagination": pagination}
+    )
 
 
 def create_branch(fake: FakeNeon, body: dict) -> httpx.Response:
@@ -96,9 +99,14 @@ def create_branch(fake: FakeNeon, body: dict) -> httpx.Response:
     if len(annotations) > 50 or not all(isinstance(v, str) for v in annotations.values()):
         return fake.error(400, "annotation_value must map at most 50 keys to strings")
     parent = fake.branches[parent_id]["name"]
-    branch = fake.add_branch(spec.get("name") or f"br-{len(fake.branches)}", parent=parent,
-                             protected=bool(spec.get("protected")), annotations=annotations,
-                             expires_at=spec.get("expires_at"), endpoint=False)
+    branch = fake.add_branch(
+        spec.get("name") or f"br-{len(fake.branches)}",
+        parent=parent,
+        protected=bool(spec.get("protected")),
+        annotations=annotations,
+        expires_at=spec.get("expires_at"),
+        endpoint=False,
+    )
     branch["current_state"] = "init"
     ops = [fake._op("create_timeline", branch["id"])]
     endpoints = []
@@ -107,8 +115,17 @@ def create_branch(fake: FakeNeon, body: dict) -> httpx.Response:
         endpoints.append(endpoint)
         ops.append(fake._op("start_compute", branch["id"], endpoint["id"]))
     branch["current_state"] = "ready"
-    return ok({"branch": branch, "endpoints": endpoints, "operations": ops, "roles": [], "databases": [],
-               "connection_uris": []}, 201)
+    return ok(
+        {
+            "branch": branch,
+            "endpoints": endpoints,
+            "operations": ops,
+            "roles": [],
+            "databases": [],
+            "connection_uris": [],
+        },
+        201,
+    )
 
 
 def one_branch(fake: FakeNeon, method: str, branch_id: str, body: dict) -> httpx.Response:
@@ -197,11 +214,13 @@ def create_endpoint(fake: FakeNeon, body: dict) -> httpx.Response:
         e["branch_id"] == spec["branch_id"] and e["type"] == "read_write" for e in fake.endpoints.values()
     ):
         return fake.error(400, "branch already has a read_write endpoint")
-    fields = {k: spec[k] for k in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu",
-                                   "suspend_timeout_seconds") if k in spec}
+    fields = {
+        k: spec[k]
+        for k in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu", "suspend_timeout_seconds")
+        if k in spec
+    }
     endpoint = fake._add_endpoint(spec["branch_id"], spec["type"], **fields)
-    return ok({"endpoint": endpoint, "operations": [fake._op("start_compute", spec["branch_id"], endpoint["id"])]},
-              201)
+    return ok({"endpoint": endpoint, "operations": [fake._op("start_compute", spec["branch_id"], endpoint["id"])]}, 201)
 
 
 def one_endpoint(fake: FakeNeon, method: str, endpoint_id: str, body: dict) -> httpx.Response:
@@ -212,13 +231,13 @@ def one_endpoint(fake: FakeNeon, method: str, endpoint_id: str, body: dict) -> h
         return ok({"endpoint": endpoint})
     if method == "DELETE":
         del fake.endpoints[endpoint_id]
-        return ok({"endpoint": endpoint, "operations": [fake._op("suspend_compute", endpoint["branch_id"],
-                                                                  endpoint_id)]})
+        return ok(
+            {"endpoint": endpoint, "operations": [fake._op("suspend_compute", endpoint["branch_id"], endpoint_id)]}
+        )
     if method == "PATCH":
         for key, value in (body.get("endpoint") or {}).items():
             if key in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu", "suspend_timeout_seconds"):
                 endpoint[key] = value
         endpoint["updated_at"] = now()
-        return ok({"endpoint": endpoint, "operations": [fake._op("apply_config", endpoint["branch_id"],
-                                                                  endpoint_id)]})
+        return ok({"endpoint": endpoint, "operations": [fake._op("apply_config", endpoint["branch_id"], endpoint_id)]})
     return fake.error(405, "method not allowed")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from bbops.pg import with_database
+from bbops.core.pg import with_database
 
 
 class PgBranchDatabases:
@@ -28,8 +28,11 @@ class PgBranchDatabases:
         with psycopg.connect(self.server_url, autocommit=True) as conn:
             if free:
                 # CREATE DATABASE ... TEMPLATE refuses while anyone else is connected to the template.
-                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                             "WHERE datname = %s AND pid <> pg_backend_pid()", (free,))
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (free,),
+                )
             conn.execute(statement)
 
     def create(self, branch_id: str, parent_id: str | None) -> None:

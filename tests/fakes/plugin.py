@@ -51,8 +51,12 @@ def make_fakes(databases: PgBranchDatabases | None = None) -> CloudFakes:
     vercel = FakeVercel("vcp_" + pysecrets.token_hex(12), team_id="team_" + "b" * 16)
     vercel.add_deployment(target="production", branch="main")
     env = {
-        "NEON_API_KEY": neon.token, "NEON_PROJECT_ID": neon.project_id, "NEON_API_HOST": NEON_HOST,
-        "VERCEL_TOKEN": vercel.token, "VERCEL_TEAM_ID": vercel.team_id or "", "VERCEL_PROJECT_ID": "bb-prodx",
+        "NEON_API_KEY": neon.token,
+        "NEON_PROJECT_ID": neon.project_id,
+        "NEON_API_HOST": NEON_HOST,
+        "VERCEL_TOKEN": vercel.token,
+        "VERCEL_TEAM_ID": vercel.team_id or "",
+        "VERCEL_PROJECT_ID": "bb-prodx",
         "VERCEL_API_HOST": VERCEL_HOST,
     }
     return CloudFakes(neon, vercel, env)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from psycopg.conninfo import conninfo_to_dict
 
-from bbops import pg, secrets
+from bbops.core import pg, redact
 from bbops.providers.base import Branch, Connection
 from bbops.providers.local import dbops
 from bbops.providers.local.catalog import Entry
@@ -61,7 +61,7 @@ class LocalBranches(RestorePoints):
         """
         dbname = self.database_of(name)
         url = pg.with_database(self.admin_url(), dbname)
-        secrets.register_url(url)
+        redact.register_url(url)
         params = conninfo_to_dict(url)
         host = str(params.get("host") or "localhost")
         return Connection(
@@ -220,7 +220,7 @@ def _check_expiry(action: str, name: str, expires_at: datetime | None, permanent
     if permanent:
         raise fail(action, name, 422, "protected and default branches cannot expire")
     if expires_at.tzinfo is None:
-        expires_at = expires_at.replace(tzinfo=timezone.utc)
-    if expires_at > datetime.now(timezone.utc) + MAX_EXPIRY:
+        expires_at = expires_at.replace(tzinfo=UTC)
+    if expires_at > datetime.now(UTC) + MAX_EXPIRY:
         raise fail(action, name, 400, "expires_at may be at most 30 days ahead")
     return expires_at

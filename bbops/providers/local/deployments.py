@@ -11,7 +11,7 @@ and ``rollback`` points production back at an earlier one.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bbops.errors import ProviderError, UsageError
@@ -47,7 +47,7 @@ class LocalDeployments:
             "id": f"dpl_local_{uuid.uuid4().hex[:16]}",
             "target": target,
             "git_branch": git_branch,
-            "created_at": datetime.now(timezone.utc).isoformat(),
+            "created_at": datetime.now(UTC).isoformat(),
             "env_keys": self._env_keys(target, git_branch),
         }
         with file_lock(self.lock_path):

@@ -8,7 +8,7 @@ twice for the same target and git branch with different target sets.
 
 The file (``<home>/env.json``, mode 0600) is rewritten atomically under an
 exclusive flock, so concurrent bbops processes never lose each other's writes.
-Values are secrets: registered with ``bbops.secrets`` whenever read or
+Values are secrets: registered with ``bbops.core.redact`` whenever read or
 written, and no error message ever contains one.
 """
 
@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bbops import secrets
+from bbops.core import redact
 from bbops.errors import ProviderError, UsageError
 from bbops.providers.base import TARGETS, EnvVar
 from bbops.providers.local.state import file_lock, read_json, write_json_atomic
@@ -49,7 +49,7 @@ def check_variable(var: EnvVar) -> EnvVar:
 
 
 def _to_record(var: EnvVar, *, created: str | None = None) -> dict:
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     return {
         "id": var.id,
         "key": var.key,
@@ -64,7 +64,7 @@ def _to_record(var: EnvVar, *, created: str | None = None) -> dict:
 
 def _from_record(rec: dict) -> EnvVar:
     value = str(rec.get("value", ""))
-    secrets.register(value)
+    redact.register(value)
     return EnvVar(
         key=rec["key"],
         value=value,
@@ -111,7 +111,7 @@ class LocalEnv:
         """Create or replace each variable (matched by scope) in one atomic write; all or nothing."""
         checked = [check_variable(v) for v in variables]
         for var in checked:
-            secrets.register(var.value)
+            redact.register(var.value)
         scopes = [v.scope() for v in checked]
         if len(set(scopes)) != len(scopes):
             raise UsageError("the same env var (key, targets, git branch) is given twice in one upsert")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psycopg
 
-from bbops import secrets
+from bbops.core import redact
 from bbops.errors import ProviderError, UsageError
 from bbops.providers.local.state import ensure_home, file_lock, redacted, state_home
 
@@ -99,7 +99,7 @@ class LocalServer:
         self.home = home or state_home()
         self.external_url = url if url is not None else os.environ.get(ENV_URL) or None
         if self.external_url:
-            secrets.register_url(self.external_url)
+            redact.register_url(self.external_url)
 
     @property
     def embedded(self) -> bool:
@@ -168,7 +168,7 @@ class LocalServer:
                 # process and would hand back a stale one after a stop in this process.
                 self.data_dir.mkdir(parents=True, exist_ok=True)
                 pgserver.PostgresServer(self.data_dir.resolve(), cleanup_mode=None)
-            except Exception as exc:  # noqa: BLE001 - pgserver raises bare subprocess/assert errors
+            except Exception as exc:
                 raise ProviderError(
                     f"cannot start the embedded Postgres in {self.data_dir}: {type(exc).__name__}",
                     hint=f"see {self.data_dir / 'log'}",

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import errors
 
-from bbops import pg
+from bbops.core import pg
 from bbops.errors import LockTimeout, ProviderError
 from bbops.providers.base import Branch
 from bbops.providers.local import dbops

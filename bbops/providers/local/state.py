@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bbops import secrets
+from bbops.core import redact
 from bbops.errors import ProviderError
 
 ENV_HOME = "BBOPS_HOME"
@@ -118,4 +118,4 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def redacted(url: str | None) -> str | None:
-    return secrets.redact_url(url) if url else None
+    return redact.redact_url(url) if url else None

@@ -1,0 +1,277 @@
+"""``copy_database``: every row of one Postgres database into another, fast and resumable.
+
+Full mode (the target has none of the tables): pre-data schema, then every
+table streamed with binary COPY from one exported snapshot by N workers,
+largest first and cut into page ranges; each index is built the moment its
+table is loaded; primary keys and unique constraints are attached to their
+indexes; foreign keys are added NOT VALID and validated; then triggers and
+policies, sequences, materialized views and ANALYZE.
+
+Data-only mode (the schema exists, e.g. made by the migrations): tables load
+in foreign-key order (``bbops.copy.order``), or, with ``rebuild_indexes``,
+in any order with the target's indexes and keys dropped first and rebuilt
+after. See ``copy_plan`` for the jobs and ``copy_state`` for resuming.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import psycopg
+
+from bbops.copy import state as copy_state
+from bbops.copy.catalog import (
+    Table,
+    foreign_keys,
+    list_tables,
+    prepare_session,
+    select_tables,
+    server_major,
+)
+from bbops.copy.jobs import Job, JobRunner
+from bbops.copy.load import prepare_data_only, prepare_full
+from bbops.copy.progress import NullProgress, ProgressSink
+from bbops.copy.schema import materialized_views, sequence_values, set_sequences
+from bbops.copy.tasks import (
+    CHUNK_BYTES,
+    P_CHUNK,
+    ChunkSpec,
+    TableTally,
+    Worker,
+    analyze_job,
+    cancel_worker,
+    chunk_count,
+    chunk_job,
+    close_worker,
+    open_worker,
+    post_jobs,
+)
+from bbops.core import pg
+from bbops.errors import UsageError
+
+MAINTENANCE_WORK_MEM = "256MB"
+
+
+@dataclass
+class TableReport:
+    table: str
+    rows: int
+    bytes: int
+    chunks: int
+    seconds: float
+
+
+@dataclass
+class CopyReport:
+    mode: str
+    tables: list[TableReport] = field(default_factory=list)
+    post_data: int = 0
+    sequences: int = 0
+    seconds: float = 0.0
+    resumed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["rows"] = self.rows
+        return data
+
+
+def _check_options(jobs: int, data_only: bool, rebuild_indexes: bool, resume: bool, truncate: bool) -> None:
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if rebuild_indexes and not data_only:
+        raise UsageError("--rebuild-indexes applies to --data-only (a full copy always builds indexes after the rows)")
+    if resume and truncate:
+        raise UsageError("--resume and --truncate contradict each other: pick one")
+
+
+def copy_database(
+    source_url: str,
+    target_url: str,
+    *,
+    tables: Sequence[str] = (),
+    jobs: int = 2,
+    data_only: bool = False,
+    rebuild_indexes: bool = False,
+    resume: bool = False,
+    truncate: bool = False,
+    progress: ProgressSink | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> CopyReport:
+    """Copy ``source_url``'s rows (and, unless ``data_only``, its schema) into ``target_url``."""
+    _check_options(jobs, data_only, rebuild_indexes, resume, truncate)
+    progress = progress or NullProgress()
+    started = time.monotonic()
+    report = CopyReport(mode="data-only" if data_only else "full")
+
+    source = pg.connect(source_url)
+    target = pg.connect(target_url, autocommit=True)
+    try:
+        source.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        source.read_only = True
+        prepare_session(source)
+        # Every worker imports this snapshot: all tables are read as of one instant.
+        snapshot = source.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        prepare_session(target)
+        major = server_major(source)
+        source_tables = list_tables(source, include_partitioned=True)
+        chosen = [t for t in select_tables(source_tables, tables) if t.kind == "r"]
+        fks = foreign_keys(source)
+
+        if data_only:
+            load = prepare_data_only(
+                source,
+                target,
+                chosen,
+                fks,
+                resume=resume,
+                truncate=truncate,
+                rebuild=rebuild_indexes,
+                progress=progress,
+            )
+        else:
+            load = prepare_full(
+                source,
+                target,
+                source_url,
+                snapshot,
+                major,
+                source_tables,
+                chosen,
+                fks,
+                resume=resume,
+                truncate=truncate,
+                progress=progress,
+            )
+        report.resumed = load.resumed
+        report.notes = load.notes
+        done = copy_state.done_items(target)
+
+        job_list, tallies, specs = _data_jobs(target, chosen, load, done, major, chunk_bytes, jobs, progress)
+        chunk_keys = {name: [s.key for s in table_specs] for name, table_specs in specs.items()}
+        sizes = {t.qualified: t.bytes for t in chosen}
+        job_list += post_jobs(load.items, chunk_keys, done, restore=load.restore, progress=progress, sizes=sizes)
+        job_list += _analyze_jobs(chosen, job_list, done)
+        report.post_data = sum(1 for j in job_list if j.kind in ("index", "attach", "fk"))
+
+        runner: JobRunner[Worker] = JobRunner(
+            job_list,
+            jobs,
+            make_worker=lambda i: open_worker(source_url, target_url, snapshot, MAINTENANCE_WORK_MEM),
+            close_worker=close_worker,
+            cancel_worker=cancel_worker,
+        )
+        runner.run()
+
+        # The finishing touches are quick and order-sensitive: one connection, in order.
+        for item in load.items:
+            if item.kind == "other" and f"post {item.key}" not in done:
+                with target.transaction():
+                    target.execute(item.sql)
+                    copy_state.mark(target, f"post {item.key}", table=item.table)
+        owned = None if not data_only else [t.oid for t in chosen]
+        values = sequence_values(source, owned)
+        report.sequences = set_sequences(target, values)
+        if not data_only:
+            for view in materialized_views(source):
+                target.execute(f"REFRESH MATERIALIZED VIEW {view}")
+        previously = copy_state.rows_done(target)
+        for t in chosen:
+            tally = tallies.get(t.qualified)
+            rows = previously.get(t.qualified, 0)
+            seconds = 0.0
+            if tally and tally.started is not None and tally.finished is not None:
+                seconds = tally.finished - tally.started
+            report.tables.append(
+                TableReport(
+                    t.qualified, rows, tally.bytes if tally else 0, len(specs.get(t.qualified, [])), round(seconds, 3)
+                )
+            )
+        copy_state.cleanup(target)
+    finally:
+        progress.close()
+        source.close()
+        target.close()
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _data_jobs(
+    target: psycopg.Connection,
+    chosen: list[Table],
+    load,
+    done: set[str],
+    major: int,
+    chunk_bytes: int,
+    workers: int,
+    progress: ProgressSink,
+):
+    """Chunk jobs for every table, cut as recorded (resume) or freshly planned."""
+    plans = copy_state.table_plans(target)
+    share = sum(t.bytes for t in chosen) / max(workers, 1)
+    jobs: list[Job[Worker]] = []
+    tallies: dict[str, TableTally] = {}
+    specs: dict[str, list[ChunkSpec]] = {}
+    for table in chosen:
+        name = table.qualified
+        plan = plans.get(name)
+        if plan is None or plan.source_filenode != table.filenode:
+            if plan is not None:
+                # Rewritten on the source since the interrupted run: its ranges mean nothing now.
+                progress.step(f"{name} was rewritten on the source since the last run: copying it again")
+                with target.transaction():
+                    target.execute(f"TRUNCATE {name}")
+                    copy_state.forget_table(target, name)
+                done -= {k for k in done if k.startswith(f"chunk {name} ")}
+            count = chunk_count(
+                table,
+                chunk_bytes=chunk_bytes,
+                share=share,
+                server_major=major,
+                splittable=name not in load.whole_tables,
+            )
+            plan = copy_state.TablePlan(name, table.filenode, table.blocks, count)
+            copy_state.save_table_plan(target, plan)
+        table_specs = [ChunkSpec(table, i, plan.chunks, plan.source_blocks) for i in range(plan.chunks)]
+        specs[name] = table_specs
+        todo = [s for s in table_specs if s.key not in done]
+        tallies[name] = TableTally(chunks_left=len(todo))
+        columns, binary = load.columns[name]
+        # FREEZE needs the truncate in the same transaction; only safe for a single-chunk
+        # table in a full copy (no foreign keys exist yet, nobody else writes it).
+        freeze = load.freeze and plan.chunks == 1
+        for spec in todo:
+            jobs.append(
+                Job(
+                    spec.key,
+                    chunk_job(spec, columns, binary, freeze, tallies[name], progress),
+                    set(),
+                    P_CHUNK + table.bytes,
+                    "chunk",
+                    name,
+                )
+            )
+    # Foreign-key order (data-only): a table's chunks wait for every chunk of its parents.
+    # Finished chunks are not jobs; the runner treats dependencies on them as met.
+    for job in jobs:
+        job.deps = {s.key for parent in load.parents.get(job.table, ()) for s in specs.get(parent, [])}
+    return jobs, tallies, specs
+
+
+def _analyze_jobs(chosen: list[Table], jobs: list[Job[Worker]], done: set[str]) -> list[Job[Worker]]:
+    """ANALYZE each table once nothing else will lock it (fresh tables have no statistics)."""
+    out = []
+    for table in chosen:
+        key = f"analyze {table.qualified}"
+        if key in done:
+            continue
+        deps = {j.key for j in jobs if j.table == table.qualified}
+        out.append(Job(key, analyze_job(table.qualified), deps, -1.0, "analyze", table.qualified))
+    return out

@@ -1,0 +1,64 @@
+"""Connecting to Postgres: one place that knows how bbops opens a connection.
+
+Connection URLs are secrets: they are registered with ``bbops.core.redact`` before
+use, and errors mention only the redacted form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import sql
+
+from bbops.core import redact
+from bbops.errors import ProviderError, UsageError
+
+APPLICATION_NAME = "bbops"
+
+
+def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **kwargs) -> psycopg.Connection:
+    """Open a connection, turning failures into a ``ProviderError`` that never shows the password."""
+    if not url:
+        raise UsageError("no database URL given (pass --database-url or set DATABASE_URL)")
+    redact.register_url(url)
+    try:
+        return psycopg.connect(
+            url,
+            autocommit=autocommit,
+            connect_timeout=connect_timeout,
+            application_name=kwargs.pop("application_name", APPLICATION_NAME),
+            **kwargs,
+        )
+    except psycopg.OperationalError as exc:
+        raise ProviderError(f"cannot connect to {redact.redact_url(url)}: {redact.scrub(str(exc)).strip()}") from None
+    except psycopg.ProgrammingError as exc:
+        raise UsageError(f"invalid database URL {redact.redact_url(url)}: {redact.scrub(str(exc)).strip()}") from None
+
+
+@contextmanager
+def connection(url: str, **kwargs) -> Iterator[psycopg.Connection]:
+    conn = connect(url, **kwargs)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def ident(*names: str) -> sql.Identifier:
+    """A safely quoted (optionally qualified) identifier."""
+    return sql.Identifier(*names)
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server and credentials, another database (works for URLs and key=value DSNs)."""
+    from urllib.parse import quote, urlsplit
+
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    if url.startswith(("postgres://", "postgresql://")):
+        return urlsplit(url)._replace(path="/" + quote(dbname, safe="")).geturl()
+    params = conninfo_to_dict(url)
+    params["dbname"] = dbname
+    return make_conninfo(**params)

@@ -1,0 +1,154 @@
+"""Publishing bbops' PR comments: resolve the PR, build the body, upsert it, mirror it to the job summary.
+
+``bbops comment preview|plan`` are thin wrappers around these functions; the
+preview lifecycle may call ``publish`` directly too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bbops.core import redact
+from bbops.errors import BBopsError, UsageError
+from bbops.github import runner as gha
+from bbops.github.event import PullRequestContext
+from bbops.github.rest import GitHub, check_repo
+from bbops.github.schemadiff import SchemaChange, diff_schemas, snapshot
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which PR a comment goes to, and what the event says about it."""
+
+    repo: str
+    pr: int
+    event: PullRequestContext | None  # the event's PR when it is this PR
+
+    @property
+    def fork(self) -> bool:
+        return bool(self.event and self.event.fork)
+
+    @property
+    def closing(self) -> bool:
+        return bool(self.event and self.event.closing)
+
+
+def resolve_target(pr: int | None, repo: str | None, environ: Mapping[str, str] | None = None) -> Target:
+    """The PR from the options, completed from the event payload and ``GITHUB_REPOSITORY``."""
+    env = os.environ if environ is None else environ
+    event = gha.pull_request_from_env(env)
+    number = pr if pr is not None else (event.number if event else None)
+    if number is None:
+        raise UsageError("pass --pr N (or run inside a pull_request workflow)")
+    if number < 1:
+        raise UsageError(f"invalid pull request number {number}")
+    same = event if event is not None and event.number == number else None
+    repo = repo or (same.repo if same else None) or env.get("GITHUB_REPOSITORY")
+    return Target(check_repo(repo), number, same)
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    """The JSON written by ``bbops preview create --format json``."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"preview report {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read the preview report {path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("branch"), str) or not isinstance(data.get("pr"), int):
+        raise UsageError(f"{path} is not a preview report (expected an object with 'pr' and 'branch')")
+    return data
+
+
+def read_text(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+
+
+ConnectionFor = Callable[[str], str]
+
+
+def schema_changes(connection_for: ConnectionFor, branch: str, parent: str) -> list[SchemaChange]:
+    """The preview's schema against its parent's; ``connection_for(branch)`` gives a URL."""
+    return diff_schemas(snapshot(connection_for(parent)), snapshot(connection_for(branch)))
+
+
+def preview_branch_name(plan_path: Path | None, pr: int) -> str | None:
+    """The preview branch the plan names for ``pr``, or None when the plan can't tell."""
+    from bbops.plan import default_plan_path, load_plan
+
+    try:
+        plan = load_plan(plan_path or default_plan_path())
+    except BBopsError:
+        return None
+    return plan.preview.branch_for(pr) if plan.preview else None
+
+
+def backend_connections(plan_path: Path | None, backend: str) -> tuple[ConnectionFor, Callable[[], None]]:
+    """A ``connection_for`` over the plan's backend (direct connections), and its closer."""
+    from bbops.plan import default_plan_path, load_plan
+    from bbops.providers.select import open_backend
+
+    plan = load_plan(plan_path or default_plan_path())
+    if plan.neon is None:
+        raise UsageError("the plan has no neon section: no branches to compare")
+    be = open_backend(backend, plan)
+    neon = plan.neon
+
+    def connection_for(name: str) -> str:
+        url = be.branches.connection(name, database=neon.database, role=neon.role, pooled=False).url
+        redact.register_url(url)
+        return url
+
+    return connection_for, be.close
+
+
+def publish(
+    target: Target,
+    marker: str,
+    body: str,
+    *,
+    github: GitHub | None = None,
+    delete: bool = False,
+) -> dict[str, Any]:
+    """Upsert (or delete) the marked comment and mirror the body to the job summary and outputs."""
+    client = github or GitHub.from_env()
+    try:
+        if delete:
+            removed = client.delete_marked(target.repo, target.pr, marker)
+            result: dict[str, Any] = {"pr": target.pr, "repo": target.repo, "deleted": removed}
+        else:
+            comment, created = client.upsert_marked(target.repo, target.pr, marker, body)
+            result = {
+                "pr": target.pr,
+                "repo": target.repo,
+                "comment_id": comment.id,
+                "url": comment.html_url,
+                "created": created,
+            }
+    finally:
+        if github is None:
+            client.close()
+    if not delete:
+        gha.append_summary(body)
+        gha.set_output("comment-id", str(result["comment_id"]))
+        if result.get("url"):
+            gha.set_output("comment-url", result["url"])
+    return result
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A one-line reason for a missing schema diff, safe to show in a comment."""
+    text = exc.message if isinstance(exc, BBopsError) else f"{type(exc).__name__}: {exc}"
+    return redact.scrub(text).splitlines()[0][:300] if text else type(exc).__name__

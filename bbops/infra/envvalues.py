@@ -1,0 +1,41 @@
+"""Turning a plan's env var sources into values: a branch's connection strings or ``${NAME}``s.
+
+Previews (scoped to a git branch) and the production `env` step both use this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bbops.core import redact
+from bbops.plan.model import REF, EnvSource, Plan, resolve_ref
+from bbops.providers.base import Backend, EnvVar
+from bbops.providers.select import app_connection
+
+
+def branch_env(
+    backend: Backend,
+    plan: Plan,
+    branch: str,
+    sources: Iterable[EnvSource],
+    *,
+    target: str,
+    git_branch: str | None,
+    what: str,
+) -> list[EnvVar]:
+    """The variables ``sources`` describe for ``target``, with ``branch``'s connection strings.
+
+    Connection strings and ``${NAME}`` values are secrets and registered as such;
+    a literal value is not (validation refuses literal credentials), so that a
+    value like ``true`` is not masked all over the output.
+    """
+    out = []
+    for source in sources:
+        if source.connection:
+            value = app_connection(backend, plan, branch, pooled=source.connection == "pooled").url
+        else:
+            value = resolve_ref(source.value, what=f"{what}.{source.key}") or ""
+        if source.connection or REF.match(source.value or ""):
+            redact.register(value)
+        out.append(EnvVar(source.key, value, source.type, (target,), git_branch))  # type: ignore[arg-type]
+    return out

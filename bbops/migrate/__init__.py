@@ -1,1 +1,0 @@
-"""Moving schema and data: Drizzle-compatible migrations, the copy engine and verification."""

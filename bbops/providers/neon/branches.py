@@ -1,0 +1,318 @@
+"""Neon API v2: branches for the preview lifecycle (``BranchProvider``).
+
+Branch *names* are what callers use; ids are looked up here. Every mutating
+call returns ``operations`` that this module waits for (polled with backoff)
+before saying the branch is usable. A create whose connection broke after the
+POST went out is not repeated blindly: the branch is looked up by name first.
+
+Project settings and endpoints (``InfraProvider``) live in ``neon_infra``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from bbops.core import redact
+from bbops.core.http import ApiClient, RequestUncertain
+from bbops.errors import ProviderError, UsageError
+from bbops.providers.base import Branch, Connection
+from bbops.providers.neon.infra import NeonInfraMixin
+from bbops.providers.neon.operations import OperationWaiter
+
+log = logging.getLogger("bbops.neon")
+
+DEFAULT_HOST = "https://console.neon.tech/api/v2"
+MAX_EXPIRY = timedelta(days=30)
+PAGE_SIZE = 100
+_CREATE_TRIES = 3
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _stamp(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class NeonBranches(NeonInfraMixin):
+    """``BranchProvider`` and ``InfraProvider`` over the Neon API."""
+
+    def __init__(
+        self,
+        api: ApiClient,
+        project_id: str,
+        *,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.api = api
+        self.project_id = project_id
+        self.base = f"/projects/{project_id}"
+        self.clock = clock
+        self.ops = OperationWaiter(api, self.base, sleep=sleep or api.sleep)
+        self._names: dict[str, str] = {}  # branch id -> name, for parents
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, project_id: str | None = None, **api_kwargs: Any
+    ) -> NeonBranches:
+        env = os.environ if env is None else env
+        key = env.get("NEON_API_KEY")
+        if not key:
+            raise UsageError("NEON_API_KEY is not set", hint="create an API key in the Neon console")
+        project = env.get("NEON_PROJECT_ID") or project_id  # the environment wins over the plan
+        if not project:
+            raise UsageError("no Neon project id: set NEON_PROJECT_ID or neon.project_id in the plan")
+        sleep = api_kwargs.get("sleep")
+        api = ApiClient(env.get("NEON_API_HOST") or DEFAULT_HOST, key, service="neon", **api_kwargs)
+        return cls(api, project, sleep=sleep)
+
+    def close(self) -> None:
+        self.api.close()
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _pages(self, search: str | None = None) -> list[tuple[dict, dict]]:
+        """Every branch (raw) with its annotation value, following ``pagination.next``."""
+        found: list[tuple[dict, dict]] = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            body = self.api.get(
+                f"{self.base}/branches",
+                params={
+                    "search": search,
+                    "limit": PAGE_SIZE,
+                    "cursor": cursor,
+                    "sort_by": "name",
+                    "sort_order": "asc",
+                },
+            ).json()
+            annotations = body.get("annotations") or {}
+            page = body.get("branches") or []
+            for raw in page:
+                self._names[raw["id"]] = raw["name"]
+                found.append((raw, (annotations.get(raw["id"]) or {}).get("value") or {}))
+            cursor = (body.get("pagination") or {}).get("next")
+            # An empty page or a cursor seen before ends the walk (guards against a server loop).
+            if not page or not cursor or cursor in seen:
+                return found
+            seen.add(cursor)
+
+    def _branch(self, raw: dict, annotations: Mapping[str, str]) -> Branch:
+        parent_id = raw.get("parent_id")
+        return Branch(
+            name=raw["name"],
+            id=raw["id"],
+            parent=self._names.get(parent_id, parent_id) if parent_id else None,
+            created_at=_time(raw.get("created_at")),
+            expires_at=_time(raw.get("expires_at")),
+            protected=bool(raw.get("protected")),
+            default=bool(raw.get("default")),
+            annotations=dict(annotations),
+            size_bytes=raw.get("logical_size"),
+        )
+
+    def list_branches(self) -> list[Branch]:
+        pages = self._pages()
+        return [self._branch(raw, ann) for raw, ann in pages]
+
+    def _find_raw(self, name: str) -> tuple[dict, dict] | None:
+        # ``search`` matches substrings: keep only the exact name.
+        for raw, ann in self._pages(search=name):
+            if raw["name"] == name:
+                return raw, ann
+        return None
+
+    def get_branch(self, name: str) -> Branch | None:
+        found = self._find_raw(name)
+        if found and found[0].get("parent_id") and found[0]["parent_id"] not in self._names:
+            self._names.update({raw["id"]: raw["name"] for raw, _ in self._pages()})
+        return self._branch(*found) if found else None
+
+    def _require(self, name: str) -> Branch:
+        branch = self.get_branch(name)
+        if branch is None:
+            raise ProviderError(f"neon: no branch named {name!r} in project {self.project_id}")
+        return branch
+
+    # -- changing --------------------------------------------------------------------
+
+    def create_branch(
+        self,
+        name: str,
+        *,
+        parent: str,
+        annotations: Mapping[str, str] | None = None,
+        expires_at: datetime | None = None,
+        protected: bool = False,
+    ) -> Branch:
+        parent_branch = self._require(parent)
+        body: dict[str, Any] = {
+            "branch": {"name": name, "parent_id": parent_branch.id, "protected": protected},
+            "endpoints": [{"type": "read_write"}],
+        }
+        if expires_at is not None:
+            body["branch"]["expires_at"] = _stamp(self._check_expiry(expires_at))
+        if annotations:
+            body["annotation_value"] = {k: str(v) for k, v in annotations.items()}
+        for _ in range(_CREATE_TRIES):
+            try:
+                created = self.api.post(f"{self.base}/branches", json=body).json()
+            except RequestUncertain:
+                # The branch may exist now: never make a second one.
+                existing = self._find_raw(name)
+                if existing is None:
+                    continue
+                self.ops.wait_branch_ready(existing[0]["id"])
+                return self._require(name)
+            self.ops.wait(created.get("operations") or [])
+            return self._require(name)
+        raise ProviderError(
+            f"neon: could not create branch {name!r}: the connection kept failing",
+            method="POST",
+            path=f"{self.base}/branches",
+        )
+
+    def _check_expiry(self, expires_at: datetime) -> datetime:
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=UTC)
+        if expires_at > self.clock() + MAX_EXPIRY:
+            raise UsageError(f"expires_at {_stamp(expires_at)} is more than 30 days ahead (Neon's limit)")
+        return expires_at
+
+    def _patch_branch(self, branch: Branch, fields: dict[str, Any]) -> Branch:
+        # Setting absolute values: repeating this PATCH is harmless.
+        body = self.api.patch(f"{self.base}/branches/{branch.id}", json={"branch": fields}, idempotent=True).json()
+        self.ops.wait(body.get("operations") or [])
+        return self._require(branch.name)
+
+    def update_branch(
+        self, name: str, *, expires_at: datetime | None = None, annotations: Mapping[str, str] | None = None
+    ) -> Branch:
+        branch = self._require(name)
+        if annotations and any(branch.annotations.get(k) != str(v) for k, v in annotations.items()):
+            # Neon API v2 sets annotations only when a branch is created: the returned branch
+            # shows what is really stored, and the log says why it differs.
+            log.info("neon: annotations of branch %r can only be set at creation; kept as they are", name)
+        if expires_at is None:
+            return branch
+        return self._patch_branch(branch, {"expires_at": _stamp(self._check_expiry(expires_at))})
+
+    def set_protected(self, name: str, protected: bool) -> Branch:
+        branch = self._require(name)
+        if branch.protected == protected:
+            return branch
+        return self._patch_branch(branch, {"protected": protected})
+
+    def delete_branch(self, name: str) -> bool:
+        found = self._find_raw(name)
+        if found is None:
+            return False
+        response = self.api.delete(f"{self.base}/branches/{found[0]['id']}", allow=(404,))
+        if response.status_code == 404:
+            return False  # deleted meanwhile: the goal is reached
+        if response.status_code == 200:
+            self.ops.wait(response.json().get("operations") or [])
+        return True
+
+    def reset_branch(self, name: str, *, preserve_under_name: str | None = None) -> Branch:
+        branch = self._require(name)
+        if not branch.parent:
+            raise UsageError(f"branch {name!r} has no parent to reset from")
+        parent = self._require(branch.parent)
+        body: dict[str, Any] = {"source_branch_id": parent.id}
+        if preserve_under_name:
+            body["preserve_under_name"] = preserve_under_name
+        # Restoring to the parent's head twice gives the same result; a lost reply may be repeated.
+        created = self.api.post(
+            f"{self.base}/branches/{branch.id}/restore", json=body, idempotent=not preserve_under_name
+        ).json()
+        self.ops.wait(created.get("operations") or [])
+        return self._require(name)
+
+    def connection(self, name: str, *, database: str, role: str, pooled: bool = True) -> Connection:
+        branch = self._require(name)
+        body = self.api.get(
+            f"{self.base}/connection_uri",
+            params={
+                "branch_id": branch.id,
+                "database_name": database,
+                "role_name": role,
+                "pooled": pooled,
+            },
+        ).json()
+        uri = body.get("uri")
+        if not uri:
+            raise ProviderError(
+                "neon: connection_uri returned no uri", method="GET", path=f"{self.base}/connection_uri"
+            )
+        redact.register_url(uri)
+        return Connection(host=urlsplit(uri).hostname or "", database=database, role=role, pooled=pooled, url=uri)
+
+    # -- restore points (``RestorePoints``, ``TimestampRestore``) --------------------------
+
+    SNAPSHOT_MARK = "bbops_snapshot_of"
+
+    def snapshot(self, name: str, as_name: str, *, annotations: Mapping[str, str] | None = None) -> Branch:
+        """A backup branch ``as_name`` made from ``name``'s head, without compute (it is only kept)."""
+        source = self._require(name)
+        if self._find_raw(as_name) is not None:
+            raise ProviderError(
+                f"neon: a branch named {as_name!r} already exists",
+                method="POST",
+                path=f"{self.base}/branches",
+                status=409,
+            )
+        marks = {self.SNAPSHOT_MARK: name, **{k: str(v) for k, v in (annotations or {}).items()}}
+        body = {"branch": {"name": as_name, "parent_id": source.id}, "annotation_value": marks}
+        try:
+            created = self.api.post(f"{self.base}/branches", json=body).json()
+            self.ops.wait(created.get("operations") or [])
+        except RequestUncertain:
+            existing = self._find_raw(as_name)  # the POST may have landed: never make two
+            if existing is None:
+                raise
+            self.ops.wait_branch_ready(existing[0]["id"])
+        return self._require(as_name)
+
+    def get_snapshot(self, name: str) -> Branch | None:
+        branch = self.get_branch(name)
+        return branch if branch is not None and self.SNAPSHOT_MARK in branch.annotations else None
+
+    def list_snapshots(self) -> list[Branch]:
+        return [b for b in self.list_branches() if self.SNAPSHOT_MARK in b.annotations]
+
+    def _restore(self, branch: Branch, body: dict[str, Any]) -> Branch:
+        # Not repeated after a lost reply: with preserve_under_name a second call would preserve the restored state.
+        created = self.api.post(f"{self.base}/branches/{branch.id}/restore", json=body).json()
+        self.ops.wait(created.get("operations") or [])
+        return self._require(branch.name)
+
+    def restore(self, name: str, from_snapshot: str, *, preserve_under_name: str | None = None) -> Branch:
+        branch, source = self._require(name), self._require(from_snapshot)
+        body: dict[str, Any] = {"source_branch_id": source.id}
+        if preserve_under_name:
+            body["preserve_under_name"] = preserve_under_name
+        return self._restore(branch, body)
+
+    def restore_to_time(self, name: str, timestamp: datetime, *, preserve_under_name: str) -> Branch:
+        branch = self._require(name)
+        return self._restore(
+            branch,
+            {
+                "source_branch_id": branch.id,
+                "source_timestamp": _stamp(timestamp),
+                "preserve_under_name": preserve_under_name,
+            },
+        )

@@ -1,0 +1,161 @@
+"""Neon project settings and compute endpoints (``InfraProvider``), mixed into ``NeonBranches``.
+
+Field names follow ``bbops.providers.base.ProjectSettings``; this module maps
+them onto Neon's nesting (``settings.allowed_ips``, ``default_endpoint_settings``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from bbops.core.http import RequestUncertain
+from bbops.errors import ProviderError, UsageError
+from bbops.providers.base import Endpoint, ProjectSettings
+
+if TYPE_CHECKING:
+    from bbops.core.http import ApiClient
+    from bbops.providers.neon.operations import OperationWaiter
+
+IMMUTABLE = ("region", "pg_version")
+_ENDPOINT_FIELDS = ("autoscaling_min_cu", "autoscaling_max_cu", "suspend_timeout_seconds")
+_NEON_ENDPOINT_KEYS = {
+    "autoscaling_min_cu": "autoscaling_limit_min_cu",
+    "autoscaling_max_cu": "autoscaling_limit_max_cu",
+    "suspend_timeout_seconds": "suspend_timeout_seconds",
+}
+
+
+def settings_from_project(project: Mapping[str, Any]) -> ProjectSettings:
+    defaults = project.get("default_endpoint_settings") or {}
+    allowed = (project.get("settings") or {}).get("allowed_ips") or {}
+    return ProjectSettings(
+        name=project.get("name"),
+        region=project.get("region_id"),
+        pg_version=project.get("pg_version"),
+        autoscaling_min_cu=defaults.get("autoscaling_limit_min_cu"),
+        autoscaling_max_cu=defaults.get("autoscaling_limit_max_cu"),
+        suspend_timeout_seconds=defaults.get("suspend_timeout_seconds"),
+        history_retention_seconds=project.get("history_retention_seconds"),
+        allowed_ips=tuple(allowed.get("ips") or ()),
+        allowed_ips_protected_only=bool(allowed.get("protected_branches_only")),
+        logical_replication=bool((project.get("settings") or {}).get("enable_logical_replication")),
+    )
+
+
+def project_patch(changes: Mapping[str, object]) -> dict[str, Any]:
+    """The ``PATCH /projects/{id}`` body for the changed ``ProjectSettings`` fields."""
+    bad = [k for k in changes if k in IMMUTABLE]
+    if bad:
+        raise UsageError(f"neon: {', '.join(bad)} of an existing project cannot be changed")
+    project: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field in _NEON_ENDPOINT_KEYS:
+            defaults[_NEON_ENDPOINT_KEYS[field]] = value
+        elif field in ("name", "history_retention_seconds"):
+            project[field] = value
+        elif field == "allowed_ips":
+            project.setdefault("settings", {}).setdefault("allowed_ips", {})["ips"] = list(value)  # type: ignore[arg-type]
+        elif field == "logical_replication":
+            project.setdefault("settings", {})["enable_logical_replication"] = bool(value)
+        elif field == "allowed_ips_protected_only":
+            project.setdefault("settings", {}).setdefault("allowed_ips", {})["protected_branches_only"] = bool(value)
+        else:
+            raise UsageError(f"neon: unknown project setting {field!r}")
+    if defaults:
+        project["default_endpoint_settings"] = defaults
+    return {"project": project}
+
+
+class NeonInfraMixin:
+    api: ApiClient
+    base: str
+    ops: OperationWaiter
+    _names: dict[str, str]
+
+    def get_settings(self) -> ProjectSettings:
+        return settings_from_project(self.api.get(self.base).json()["project"])
+
+    def update_settings(self, changes: Mapping[str, object]) -> ProjectSettings:
+        if not changes:
+            return self.get_settings()
+        body = project_patch(changes)
+        if "allowed_ips" in changes or "allowed_ips_protected_only" in changes:
+            # Neon replaces the whole allowed_ips object: send both halves.
+            current = self.get_settings()
+            ips = body["project"]["settings"]["allowed_ips"]
+            ips.setdefault("ips", list(current.allowed_ips))
+            ips.setdefault("protected_branches_only", current.allowed_ips_protected_only)
+        reply = self.api.patch(self.base, json=body, idempotent=True).json()
+        self.ops.wait(reply.get("operations") or [])
+        return self.get_settings()
+
+    def _endpoint(self, raw: Mapping[str, Any]) -> Endpoint:
+        return Endpoint(
+            id=raw["id"],
+            branch=self._names.get(raw["branch_id"], raw["branch_id"]),
+            type=raw.get("type", "read_only"),
+            autoscaling_min_cu=raw.get("autoscaling_limit_min_cu"),
+            autoscaling_max_cu=raw.get("autoscaling_limit_max_cu"),
+            suspend_timeout_seconds=raw.get("suspend_timeout_seconds"),
+            name=raw.get("name"),
+        )
+
+    def list_endpoints(self) -> list[Endpoint]:
+        raw = self.api.get(f"{self.base}/endpoints").json().get("endpoints") or []
+        if any(e["branch_id"] not in self._names for e in raw):
+            self.list_branches()  # type: ignore[attr-defined]  # learn branch names
+        return [self._endpoint(e) for e in raw]
+
+    def create_endpoint(
+        self,
+        branch: str,
+        *,
+        type: str = "read_only",
+        autoscaling_min_cu: float | None = None,
+        autoscaling_max_cu: float | None = None,
+        suspend_timeout_seconds: int | None = None,
+    ) -> Endpoint:
+        target = self._require(branch)  # type: ignore[attr-defined]
+        values = {
+            "autoscaling_min_cu": autoscaling_min_cu,
+            "autoscaling_max_cu": autoscaling_max_cu,
+            "suspend_timeout_seconds": suspend_timeout_seconds,
+        }
+        endpoint: dict[str, Any] = {"branch_id": target.id, "type": type}
+        endpoint.update({_NEON_ENDPOINT_KEYS[k]: v for k, v in values.items() if v is not None})
+        before = {e.id for e in self.list_endpoints()}
+        try:
+            reply = self.api.post(f"{self.base}/endpoints", json={"endpoint": endpoint}).json()
+        except RequestUncertain:
+            # Look for an endpoint that appeared meanwhile before deciding anything.
+            new = [e for e in self.list_endpoints() if e.id not in before and e.branch == branch and e.type == type]
+            if new:
+                return new[0]
+            reply = self.api.post(f"{self.base}/endpoints", json={"endpoint": endpoint}).json()
+        self.ops.wait(reply.get("operations") or [])
+        return self._endpoint(reply["endpoint"])
+
+    def update_endpoint(self, endpoint_id: str, changes: Mapping[str, object]) -> Endpoint:
+        unknown = [k for k in changes if k not in _ENDPOINT_FIELDS]
+        if unknown:
+            raise UsageError(f"neon: endpoint fields {unknown} cannot be changed")
+        body = {"endpoint": {_NEON_ENDPOINT_KEYS[k]: v for k, v in changes.items()}}
+        reply = self.api.patch(f"{self.base}/endpoints/{endpoint_id}", json=body, idempotent=True).json()
+        self.ops.wait(reply.get("operations") or [])
+        if "endpoint" not in reply:
+            raise ProviderError(
+                "neon: endpoint update returned no endpoint",
+                method="PATCH",
+                path=f"{self.base}/endpoints/{endpoint_id}",
+            )
+        return self._endpoint(reply["endpoint"])
+
+    def delete_endpoint(self, endpoint_id: str) -> bool:
+        response = self.api.delete(f"{self.base}/endpoints/{endpoint_id}", allow=(404,))
+        if response.status_code == 404:
+            return False
+        if response.status_code == 200:
+            self.ops.wait(response.json().get("operations") or [])
+        return True

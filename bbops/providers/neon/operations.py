@@ -1,0 +1,80 @@
+"""Waiting for Neon operations: a change is done only when its operations finished.
+
+Neon answers a mutating request at once with a list of ``operations``
+(create timeline, start compute, ...). Until they finish, the branch is not
+usable and further changes to the project answer 423 Locked. Polling backs off
+from half a second to a few seconds; a failed, errored or cancelled operation
+becomes a ``ProviderError`` carrying the operation's own error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from bbops.core.http import ApiClient
+from bbops.errors import ProviderError
+
+DONE = frozenset({"finished", "skipped"})
+FAILED = frozenset({"failed", "error", "cancelled", "cancelling"})
+
+
+class OperationWaiter:
+    def __init__(
+        self,
+        api: ApiClient,
+        base: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        first_delay: float = 0.5,
+        max_delay: float = 5.0,
+        timeout: float = 600.0,
+    ) -> None:
+        self.api = api
+        self.base = base
+        self.sleep = sleep
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self.timeout = timeout
+
+    def wait(self, operations: Iterable[dict]) -> None:
+        """Return when every operation finished; raise on the first that failed."""
+        for op in operations:
+            self._wait_one(op)
+
+    def _wait_one(self, op: dict) -> None:
+        delay, waited = self.first_delay, 0.0
+        while True:
+            status = op.get("status")
+            if status in DONE:
+                return
+            if status in FAILED:
+                raise ProviderError(
+                    f"neon: operation {op.get('action', '?')} {op.get('id')} {status}: "
+                    f"{op.get('error') or 'no error message given'}",
+                    path=f"{self.base}/operations/{op.get('id')}",
+                )
+            if waited >= self.timeout:
+                raise ProviderError(
+                    f"neon: operation {op.get('action', '?')} {op.get('id')} still {status} after {self.timeout:.0f}s",
+                    path=f"{self.base}/operations/{op.get('id')}",
+                )
+            self.sleep(delay)
+            waited += delay
+            delay = min(self.max_delay, delay * 1.6)
+            op = self.api.get(f"{self.base}/operations/{op['id']}").json().get("operation") or {}
+
+    def wait_branch_ready(self, branch_id: str) -> None:
+        """Wait until a branch we did not see being created has no running operations.
+
+        Used after an uncertain create: the operations list of the lost reply is
+        unknown, so the branch's own operations are listed instead.
+        """
+        # The list has no branch filter; the newest 100 operations cover a create just made.
+        body = self.api.get(f"{self.base}/operations", params={"limit": 100}).json()
+        pending = [
+            op
+            for op in body.get("operations") or []
+            if op.get("branch_id") == branch_id and op.get("status") not in DONE
+        ]
+        self.wait(pending)

@@ -1,0 +1,191 @@
+"""A small stateful fake of GitHub's issue-comments REST API, as an ``httpx.MockTransport``.
+
+Shaped on the documented endpoints:
+
+- ``GET  /repos/{owner}/{repo}/issues/{number}/comments?per_page=&page=`` -> 200, a JSON array,
+  and a ``Link`` header with ``rel="next"`` / ``rel="last"`` while more pages remain;
+- ``POST /repos/{owner}/{repo}/issues/{number}/comments {body}`` -> 201, the comment;
+- ``PATCH /repos/{owner}/{repo}/issues/comments/{id} {body}`` -> 200, the comment;
+- ``DELETE /repos/{owner}/{repo}/issues/comments/{id}`` -> 204 (404 when gone).
+
+Errors are ``{"message": ..., "documentation_url": ...}``. Failures are injected
+with ``fail(method, status, times)`` or ``drop_after(method)`` (the request is
+processed, then the connection breaks before the response arrives).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+from tests import leakcheck
+
+API = "https://api.github.test"
+
+
+@dataclass
+class FakeGitHub:
+    token: str
+    per_page_max: int = 100
+    api: str = API  # where pagination links point (a local server's URL in end-to-end tests)
+    comments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    _next_id: int = 1000
+    _failures: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)
+    _drops: list[str] = field(default_factory=list)
+
+    # -- test hooks ---------------------------------------------------------------------
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def fail(self, method: str, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
+        self._failures += [(method, status, headers or {})] * times
+
+    def drop_after(self, method: str) -> None:
+        self._drops.append(method)
+
+    def seed(self, repo: str, number: int, body: str, user: str = "someone") -> int:
+        return self._store(repo, number, body, user)["id"]
+
+    def on(self, repo: str, number: int) -> list[dict[str, Any]]:
+        return [c for c in self.comments.values() if c["_repo"] == repo and c["_number"] == number]
+
+    # -- the server ---------------------------------------------------------------------
+
+    def _store(self, repo: str, number: int, body: str, user: str) -> dict[str, Any]:
+        leakcheck.record(f"PR comment on {repo}#{number}", body)
+        self._next_id += 1
+        cid = self._next_id
+        comment = {
+            "id": cid,
+            "node_id": f"IC_{cid}",
+            "url": f"{self.api}/repos/{repo}/issues/comments/{cid}",
+            "html_url": f"https://github.test/{repo}/pull/{number}#issuecomment-{cid}",
+            "issue_url": f"{self.api}/repos/{repo}/issues/{number}",
+            "body": body,
+            "user": {"login": user, "type": "Bot" if user.endswith("[bot]") else "User"},
+            "created_at": "2026-11-26T07:00:00Z",
+            "updated_at": "2026-11-26T07:00:00Z",
+            "_repo": repo,
+            "_number": number,
+        }
+        self.comments[cid] = comment
+        return comment
+
+    @staticmethod
+    def _public(comment: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in comment.items() if not k.startswith("_")}
+
+    @staticmethod
+    def _error(status: int, message: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        body = {"message": message, "documentation_url": "https://docs.github.test/rest"}
+        return httpx.Response(status, json=body, headers=headers)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        method, path = request.method, request.url.path
+        self.requests.append((method, str(request.url)))
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return self._error(401, "Bad credentials")
+        if "application/vnd.github+json" not in request.headers.get("Accept", ""):
+            return self._error(415, "Unsupported Media Type")
+        for i, (fail_method, status, headers) in enumerate(self._failures):
+            if fail_method == method:
+                del self._failures[i]
+                message = {403: "Resource not accessible by integration", 404: "Not Found"}.get(status, "Server Error")
+                return self._error(status, message, headers)
+        response = self._route(request, method, path)
+        if method in self._drops:
+            self._drops.remove(method)
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return response
+
+    def _route(self, request: httpx.Request, method: str, path: str) -> httpx.Response:
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", path)
+        if m:
+            repo, number = m.group(1), int(m.group(2))
+            if method == "GET":
+                return self._list(request, repo, number)
+            if method == "POST":
+                body = json.loads(request.content).get("body")
+                if not isinstance(body, str) or not body:
+                    return self._error(422, "Validation Failed")
+                return httpx.Response(201, json=self._public(self._store(repo, number, body, "github-actions[bot]")))
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)", path)
+        if m:
+            comment = self.comments.get(int(m.group(2)))
+            if comment is None or comment["_repo"] != m.group(1):
+                return self._error(404, "Not Found")
+            if method == "PATCH":
+                comment["body"] = json.loads(request.content)["body"]
+                leakcheck.record(f"PR comment on {comment['_repo']}#{comment['_number']} (edited)", comment["body"])
+                leakcheck.record(f"PR comment {comment['id']} (edited)", comment["body"])
+                comment["updated_at"] = "2026-11-26T08:00:00Z"
+                return httpx.Response(200, json=self._public(comment))
+            if method == "DELETE":
+                del self.comments[comment["id"]]
+                return httpx.Response(204)
+        return self._error(404, "Not Found")
+
+    def _list(self, request: httpx.Request, repo: str, number: int) -> httpx.Response:
+        per_page = min(int(request.url.params.get("per_page", 30)), self.per_page_max)
+        page = int(request.url.params.get("page", 1))
+        items = sorted(self.on(repo, number), key=lambda c: c["id"])
+        chunk = items[(page - 1) * per_page : page * per_page]
+        last = max(1, -(-len(items) // per_page))
+        headers = {}
+        if page < last:
+            base = f"{self.api}/repos/{repo}/issues/{number}/comments?per_page={per_page}"
+            headers["Link"] = f'<{base}&page={page + 1}>; rel="next", <{base}&page={last}>; rel="last"'
+        return httpx.Response(200, json=[self._public(c) for c in chunk], headers=headers)
+
+
+@contextmanager
+def serve(fake: FakeGitHub) -> Iterator[str]:
+    """Serve ``fake`` over real HTTP on localhost (for a bbops run in a subprocess); yields its URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            request = httpx.Request(
+                self.command,
+                fake.api + self.path,
+                headers=dict(self.headers.items()),
+                content=self.rfile.read(length) if length else b"",
+            )
+            try:
+                response = fake.handle(request)
+            except httpx.TransportError:
+                self.close_connection = True  # the request was processed; the client sees a dropped connection
+                return
+            body = response.read()
+            self.send_response(response.status_code)
+            for key, value in response.headers.items():
+                if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PATCH = do_DELETE = _any
+
+        def log_message(self, *args: object) -> None:  # keep test output quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.api = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake.api
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,218 @@
+"""`bbops validate`: schema and semantic problems, positions, exit codes, no echoed secrets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bbops.cli import main
+from bbops.plan import load_plan, validate_file
+from tests import REPO_ROOT
+from tests.plan_samples import MINIMAL
+
+ROOT = REPO_ROOT
+
+
+def run(*args: str, env: dict | None = None):
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def write(tmp_path: Path, text: str, name: str = "plan.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_shipped_plans_are_valid(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = run("validate")
+    assert result.exit_code == 0, result.output
+    assert "ok: plans/bb-prodx.yaml" in result.output
+
+
+def test_minimal_plan_builds_the_model(tmp_path):
+    plan = load_plan(write(tmp_path, MINIMAL))
+    assert plan.neon.default_branch.name == "main"
+    assert [b.name for b in plan.neon.creation_order()] == ["main", "development"]
+    assert plan.preview.branch_for(42) == "preview/pr-42"
+    assert plan.vercel.target("preview").branch is None
+
+
+def test_literal_password_in_url_names_file_line_field_and_hides_secret(tmp_path):
+    secret = "s3cr3t" + "Pass"
+    text = MINIMAL.replace(
+        "preview:\n  parent: development\n",
+        "production:\n  steps:\n    - id: copy\n      kind: copy\n"
+        f"      source: postgresql://neondb_owner:{secret}@ep-old.neon.tech/neondb\n"
+        "preview:\n  parent: development\n",
+    )
+    path = write(tmp_path, text)
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert secret not in result.output
+    line = text.splitlines().index(next(l for l in text.splitlines() if secret in l)) + 1
+    assert f"plan.yaml:{line}:7: production.steps[0].source:" in result.output
+
+
+@pytest.mark.parametrize(
+    "needle, replacement, field, words",
+    [
+        ("api_key: ${NEON_API_KEY}", "api_key: napi_" + "a1" * 20, "neon.api_key", "reference"),
+        ("token: ${VERCEL_TOKEN}", "token: hunter2hunter2", "vercel.token", "reference"),
+        (
+            "DATABASE_URL: {connection: pooled}",
+            "DATABASE_URL: {value: npg_" + "Z9" * 8 + "}",
+            "DATABASE_URL",
+            "Neon password",
+        ),
+        ("DATABASE_URL: {connection: pooled}", "API_TOKEN: {value: plainvalue}", "API_TOKEN", "literal value"),
+    ],
+)
+def test_literal_credentials_are_refused(tmp_path, needle, replacement, field, words):
+    path = write(tmp_path, MINIMAL.replace(needle, replacement))
+    problems = validate_file(path)
+    assert problems, "a literal credential must be a problem"
+    assert any(field in p.field and words in p.message for p in problems), problems
+    secret_part = replacement.split(":", 1)[1].strip(" {}").split(": ")[-1]
+    assert all(secret_part not in p.render() for p in problems)
+
+
+@pytest.mark.parametrize(
+    "needle, replacement, expect",
+    [
+        ("development: {parent: main}", "development: {parent: staging}", "parent `staging` is not a branch"),
+        (
+            "main: {default: true, protected: true}\n    development: {parent: main}",
+            "main: {default: true, protected: true}\n    a: {parent: b}\n    b: {parent: a}",
+            "parent cycle",
+        ),
+        (
+            "main: {default: true, protected: true}",
+            "main: {protected: true}",
+            "exactly one branch must be `default: true`",
+        ),
+        ("branch: main\n", "branch: staging\n", "branch `staging` is not a branch"),
+        ("parent: development\n  ttl", "parent: nowhere\n  ttl", "parent `nowhere` is not a branch"),
+        ("ttl_days: 7", "ttl_days: 45", "must be <= 30"),
+        ("{min_cu: 0.25, max_cu: 4}", "{min_cu: 0.25, max_cu: 0.3}", "must be one of"),
+        ("{min_cu: 0.25, max_cu: 4}", "{min_cu: 8, max_cu: 4}", "min_cu 8 is above max_cu 4"),
+        ("{min_cu: 0.25, max_cu: 4}", "{min_cu: 1, max_cu: 20}", "only fixed sizes"),
+        ("ttl_days: 7", "ttl_days: 7\n  seed: [missing.sql]", "file not found"),
+        ("ttl_days: 7", "ttl_days: 7\n  migrations: nowhere", "migrations folder not found"),
+        ("region: aws-eu-central-1", "regoin: aws-eu-central-1", "unknown field `regoin`"),
+        ("ttl_days: 7", "ttl_days: seven", "expected number, got string"),
+        (
+            "{connection: pooled, type: sensitive}",
+            "{connection: pooled, type: plain}",
+            "must be `encrypted` or `sensitive`",
+        ),
+    ],
+)
+def test_semantic_and_schema_problems(tmp_path, needle, replacement, expect):
+    assert needle in MINIMAL
+    problems = validate_file(write(tmp_path, MINIMAL.replace(needle, replacement, 1)))
+    assert any(expect in p.message for p in problems), [p.render() for p in problems]
+
+
+def test_duplicate_step_ids_and_all_problems_reported_at_once(tmp_path):
+    text = MINIMAL + (
+        "production:\n  steps:\n"
+        "    - {id: one, kind: redeploy, target: production}\n"
+        "    - {id: one, kind: redeploy, target: production}\n"
+        "    - {id: two, kind: sql, file: nope.sql}\n"
+    )
+    problems = validate_file(write(tmp_path, text))
+    messages = [p.render() for p in problems]
+    assert any("duplicate step id `one`" in m for m in messages), messages
+    assert any("steps[2].file: file not found" in m for m in messages), messages
+
+
+def test_json_format_and_github_annotations(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("ttl_days: 7", "ttl_days: 99"))
+    result = run("validate", "--format", "json", str(path))
+    assert result.exit_code == 2
+    doc = json.loads(result.output)
+    assert doc["valid"] is False
+    assert doc["problems"][0]["field"] == "preview.ttl_days"
+    assert doc["problems"][0]["line"] == MINIMAL.splitlines().index("  ttl_days: 7") + 1
+    result = CliRunner().invoke(main, ["validate", str(path)], env={"GITHUB_ACTIONS": "true"})
+    assert "::error file=" in result.output and "line=" in result.output and "preview.ttl_days" in result.output
+
+
+@pytest.mark.parametrize(
+    "content, expect",
+    [
+        (b"", "empty file"),
+        (b"\x00\x01\x02binary", "binary data"),
+        (b"\xff\xfe\xfa", "not UTF-8"),
+        (b"version: 1\nname: [unclosed\n", "YAML syntax"),
+        (b"- just\n- a list\n", "a plan is a mapping"),
+        (b"version: 1\nname: x\nname: y\n", "duplicate key"),
+        (
+            b"a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+            b"d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
+            "alias bomb",
+        ),
+        (b"x: " + b"a" * 10_500_000 + b"\n", "limited to"),
+        (b"x: !!python/object/apply:os.system [echo]\n", "constructor"),
+    ],
+)
+def test_hostile_files_give_exit_2_not_tracebacks(tmp_path, content, expect):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(content)
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert expect in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_directory_without_plans_and_a_missing_file(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "empty"), str(tmp_path / "missing.yaml")])
+    assert result.exit_code == 2
+    assert "is a directory" in result.output and "cannot read" in result.output
+
+
+def test_shipped_schema_validates_plans_with_a_stock_validator():
+    import jsonschema
+    import yaml
+
+    schema = json.loads((ROOT / "bbops/schema/plan.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for plan in (ROOT / "plans").glob("*.yaml"):
+        jsonschema.Draft202012Validator(schema).validate(yaml.safe_load(plan.read_text()))
+
+
+def test_every_schema_property_is_described():
+    schema = json.loads((ROOT / "bbops/schema/plan.schema.json").read_text())
+    missing = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for name, sub in node.get("properties", {}).items():
+                if "description" not in sub:
+                    missing.append(f"{path}.{name}")
+            for key, sub in node.items():
+                if key != "if":  # `if` only selects a branch; the `then` it guards is described
+                    walk(sub, f"{path}/{key}")
+        elif isinstance(node, list):
+            for i, sub in enumerate(node):
+                walk(sub, f"{path}[{i}]")
+
+    walk(schema, "")
+    assert not missing, missing
+
+
+def test_a_credential_is_reported_even_when_the_plan_has_schema_errors(tmp_path):
+    secret = "npg_" + "Q7" * 8
+    text = MINIMAL.replace("region: aws-eu-central-1", "regoin: aws-eu-central-1") + f"description: old url {secret}\n"
+    problems = validate_file(write(tmp_path, text))
+    messages = [p.render() for p in problems]
+    assert any("unknown field `regoin`" in m for m in messages), messages
+    assert any(f"plan.yaml:{len(text.splitlines())}:1: description:" in m and "Neon password" in m for m in messages), (
+        messages
+    )
+    assert all(secret not in m for m in messages)

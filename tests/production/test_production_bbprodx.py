@@ -1,0 +1,145 @@
+"""The BB-PRODX plan's production steps end to end on the local backend: migrate, copy from the old
+database, verify, cut over, redeploy, health check; then undo the cutover with `bbops rollback --env --deployment`."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import psycopg
+from click.testing import CliRunner
+
+from bbops.cli import main
+from bbops.core import pg
+from bbops.drizzle.runner import migrate_up
+from bbops.preview.seed import run_seeds
+from bbops.production.health import use_transport
+from bbops.providers.base import EnvVar
+from bbops.providers.local import open_local_backend
+from tests import REPO_ROOT
+
+ROOT = REPO_ROOT
+PLAN = ROOT / "plans" / "bb-prodx.yaml"
+APP = ROOT / "plans" / "bb-prodx"
+
+
+def old_database(make_database) -> str:
+    """The old production database: the app's migrations and its seed data."""
+    url = make_database("oldprod")
+    migrate_up(url, APP / "drizzle")
+    with pg.connection(url) as conn:
+        run_seeds(conn, [APP / "seed" / "01_catalogue.sql", APP / "seed" / "02_demo_users.sql"])
+        conn.commit()
+    return url
+
+
+def counts(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").fetchall()
+        ]
+        return {t: conn.execute(f'SELECT count(*) FROM public."{t}"').fetchone()[0] for t in tables}
+
+
+def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
+    old = old_database(make_database)
+    old_unpooled = old + ("&" if "?" in old else "?") + "application_name=unpooled"
+    # The plan's undo of the cutover points back at these (pooled for the app, direct for tools).
+    monkeypatch.setenv("OLD_DATABASE_URL_POOLED", old)
+    monkeypatch.setenv("OLD_DATABASE_URL", old_unpooled)
+    monkeypatch.setenv("APP_HEALTH_URL", "https://bb-prodx.example/api/health")
+    health_calls: list[str] = []
+
+    def health(request: httpx.Request) -> httpx.Response:
+        health_calls.append(request.url.path)
+        return httpx.Response(200, json={"ok": True})
+
+    backend = open_local_backend()
+    try:
+        # Before the migration: production points at the old database, served by a first deployment.
+        backend.branches.create_root("main", protected=True)  # the project exists; apply makes the rest
+        backend.env.upsert_env(
+            [
+                EnvVar("DATABASE_URL", old, "sensitive", ("production",)),
+                EnvVar("DATABASE_URL_UNPOOLED", old_unpooled, "sensitive", ("production",)),
+            ]
+        )
+        first = backend.deployments.redeploy(target="production")
+    finally:
+        backend.close()
+
+    runner = CliRunner()
+    with use_transport(httpx.MockTransport(health)):
+        dry = runner.invoke(main, ["production", "apply", "--plan", str(PLAN), "--dry-run", "--format", "json"])
+        assert dry.exit_code == 0, dry.output
+        assert [s["id"] for s in json.loads(dry.stdout)["steps"]] == [
+            "schema",
+            "copy-from-old",
+            "verify-copy",
+            "cutover-env",
+            "cutover-redeploy",
+            "cutover-health",
+        ]
+        # `bbops apply`: the infrastructure first, then the steps; the cutover's env vars are left to its step.
+        applied = runner.invoke(main, ["apply", "--plan", str(PLAN), "--auto-approve"])
+        assert applied.exit_code == 0, applied.output
+        assert "vercel.env.production.DATABASE_URL: left to production step cutover-env" in applied.stdout
+    assert health_calls == ["/api/health"]
+
+    backend = open_local_backend()
+    try:
+        main_url = backend.branches.connection("main", database="neondb", role="neondb_owner", pooled=False).url
+        assert counts(main_url) == counts(old) and sum(counts(old).values()) > 0
+        env = {v.key: v.value for v in backend.env.list_env(target="production")}
+        assert env["DATABASE_URL"] == main_url and env["DATABASE_URL_UNPOOLED"] == main_url
+        cutover = backend.deployments.current_production()
+        assert cutover != first
+    finally:
+        backend.close()
+
+    # A second apply has nothing to do.
+    again = runner.invoke(main, ["apply", "--plan", str(PLAN), "--auto-approve"])
+    assert again.exit_code == 0 and "nothing pending (6 applied)" in again.output
+
+    # The cutover's undo: env and deployment only; the new database keeps its data.
+    monkeypatch.delenv("APP_HEALTH_URL")  # health is checked only when the URL is known
+    with use_transport(httpx.MockTransport(health)):
+        undo = runner.invoke(main, ["rollback", "--to", "latest", "--env", "--deployment", "--plan", str(PLAN)])
+    assert undo.exit_code == 2, undo.output  # the plan refers to ${APP_HEALTH_URL} for its health check
+    assert "APP_HEALTH_URL" in undo.output and "env: done" not in undo.output  # refused before any part
+    monkeypatch.setenv("APP_HEALTH_URL", "https://bb-prodx.example/api/health")
+    with use_transport(httpx.MockTransport(health)):
+        undo = runner.invoke(main, ["rollback", "--to", "latest", "--env", "--deployment", "--plan", str(PLAN)])
+    assert undo.exit_code == 0, undo.output
+    assert "env: done" in undo.stdout and "deployment: done" in undo.stdout and "health: done" in undo.stdout
+    assert "data" not in undo.stdout.split("Rollback", 1)[1].split("\n")[1]
+    backend = open_local_backend()
+    try:
+        env = {v.key: v.value for v in backend.env.list_env(target="production")}
+        assert env == {"DATABASE_URL": old, "DATABASE_URL_UNPOOLED": old_unpooled}
+        assert backend.deployments.current_production() == first
+        assert counts(main_url) == counts(old)  # data untouched by an env/deployment rollback
+    finally:
+        backend.close()
+
+    # The next push does not redo the cutover behind the rollback's back...
+    with use_transport(httpx.MockTransport(health)):
+        later = runner.invoke(main, ["apply", "--plan", str(PLAN), "--auto-approve"])
+    assert later.exit_code == 0, later.output
+    assert "left to production step cutover-env" in later.stdout
+    backend = open_local_backend()
+    try:
+        assert {v.key: v.value for v in backend.env.list_env(target="production")}["DATABASE_URL"] == old
+    finally:
+        backend.close()
+    # ...until the operator says the rollback is dealt with.
+    with use_transport(httpx.MockTransport(health)):
+        later = runner.invoke(main, ["apply", "--plan", str(PLAN), "--auto-approve", "--after-rollback"])
+    assert later.exit_code == 0, later.output
+    backend = open_local_backend()
+    try:
+        assert {v.key: v.value for v in backend.env.list_env(target="production")}["DATABASE_URL"] == main_url
+    finally:
+        backend.close()
+    assert old not in undo.output and old not in applied.output  # secrets never printed

@@ -1,0 +1,262 @@
+"""The workflows and composite actions: static checkers plus the rules they must keep.
+
+check-jsonschema (GitHub's vendored schemas), actionlint (with shellcheck for
+``run:`` scripts) and zizmor run over every file, offline, so CI enforces them.
+The rest reads the YAML and checks what the checkers don't know about:
+pinning, permissions, inputs only through ``env:``, no secret as an output,
+and the triggers and concurrency each workflow promises.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests import REPO_ROOT
+
+ROOT = REPO_ROOT
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTIONS = sorted((ROOT / "actions").glob("*/action.yml"))
+BIN = Path(sys.executable).parent
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+EXPECTED_ACTIONS = {
+    "validate",
+    "plan",
+    "apply",
+    "preview-create",
+    "preview-delete",
+    "preview-gc",
+    "migrate",
+    "verify",
+    "rollback",
+    "comment",
+}
+EXPECTED_WORKFLOWS = {"ci", "preview", "plan", "apply", "rollback", "gc"}
+
+
+def _tool(name: str) -> str:
+    path = BIN / name
+    if path.exists():
+        return str(path)
+    found = shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not installed: pip install -e '.[test]'")
+    return found
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "NO_COLOR": "1"}
+    env.pop("GH_TOKEN", None)
+    env.pop("GITHUB_TOKEN", None)
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def triggers(workflow: dict) -> dict:
+    # YAML 1.1 reads a bare `on` key as the boolean True.
+    return workflow.get("on", workflow.get(True))
+
+
+def test_every_action_and_workflow_exists():
+    assert {p.parent.name for p in ACTIONS} >= EXPECTED_ACTIONS
+    assert {p.stem for p in WORKFLOWS} >= EXPECTED_WORKFLOWS
+
+
+# -- the three checkers --------------------------------------------------------------------------
+
+
+def test_check_jsonschema_workflows():
+    result = _run(_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_jsonschema_actions():
+    result = _run(_tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", *map(str, ACTIONS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint():
+    _tool("shellcheck")  # actionlint runs it over every run: script when it is on PATH
+    result = _run(_tool("actionlint"), "-no-color", *map(str, WORKFLOWS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_offline():
+    result = _run(_tool("zizmor"), "--offline", "--no-progress", ".github/workflows", "actions")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_shellcheck_action_scripts(tmp_path):
+    # actionlint checks the run: scripts of workflows only; the actions' scripts are checked here.
+    for path in ACTIONS:
+        for i, step in enumerate(load(path)["runs"]["steps"]):
+            if "run" in step:
+                script = tmp_path / f"{path.parent.name}-{i}.sh"
+                script.write_text("#!/usr/bin/env bash\nset -eo pipefail\n" + step["run"])
+                result = _run(_tool("shellcheck"), "--severity=style", str(script))
+                assert result.returncode == 0, f"{path}: step {i}\n{result.stdout}"
+
+
+# -- composite actions ---------------------------------------------------------------------------
+
+
+@pytest.fixture(params=ACTIONS, ids=lambda p: p.parent.name)
+def action(request) -> tuple[Path, dict]:
+    return request.param, load(request.param)
+
+
+def test_action_is_composite_and_installs_bbops_from_its_checkout(action):
+    path, data = action
+    steps = data["runs"]["steps"]
+    assert data["runs"]["using"] == "composite"
+    setup = [s for s in steps if "uses" in s]
+    assert len(setup) == 1 and setup[0]["uses"].startswith("actions/setup-python@")
+    assert PINNED.match(setup[0]["uses"]), setup[0]["uses"]
+    assert setup[0]["with"]["cache"] == "pip"
+    install = next(s for s in steps if "pip install" in s.get("run", ""))
+    assert '"$GITHUB_ACTION_PATH/../.."' in install["run"]
+    # exactly one step runs bbops, and it is the last one
+    runs_bbops = [s for s in steps if re.search(r"^\s*bbops ", s.get("run", ""), re.M)]
+    assert runs_bbops == [steps[-1]]
+    text = path.read_text()
+    assert re.search(r"setup-python@[0-9a-f]{40} # v5\.\d+\.\d+", text), "pin comment names the tag"
+
+
+def test_action_inputs_reach_scripts_only_through_env(action):
+    path, data = action
+    for step in data["runs"]["steps"]:
+        assert "${{" not in step.get("run", ""), f"{path}: expression inside run:"
+    env_values = " ".join(str(v) for s in data["runs"]["steps"] for v in (s.get("env") or {}).values())
+    withs = " ".join(str(v) for s in data["runs"]["steps"] for v in (s.get("with") or {}).values())
+    workdir = " ".join(str(s.get("working-directory", "")) for s in data["runs"]["steps"])
+    for name in data.get("inputs", {}):
+        assert f"inputs.{name} " in f"{env_values} {withs} {workdir} ".replace("}}", " "), (
+            f"{path}: input {name} is never used"
+        )
+
+
+def test_action_inputs_and_outputs_are_documented_and_never_secret(action):
+    path, data = action
+    for name, spec in {**data.get("inputs", {}), **data.get("outputs", {})}.items():
+        assert spec.get("description"), f"{path}: {name} has no description"
+    for name, spec in data.get("outputs", {}).items():
+        assert not re.search(r"(database|db|connection)[-_]?(url|uri|string)|password|token|secret", name, re.I), (
+            f"{path}: output {name}"
+        )
+        assert "value" in spec
+
+
+# -- workflows -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=WORKFLOWS, ids=lambda p: p.stem)
+def workflow(request) -> tuple[Path, dict]:
+    return request.param, load(request.param)
+
+
+def _steps(data: dict):
+    for job in data["jobs"].values():
+        yield from job.get("steps", [])
+
+
+def test_least_privilege(workflow):
+    path, data = workflow
+    assert data["permissions"] == {}, f"{path}: top-level permissions must be {{}}"
+    for name, job in data["jobs"].items():
+        assert "permissions" in job, f"{path}: job {name} must state its permissions"
+        assert "write-all" not in str(job["permissions"]) and "read-all" not in str(job["permissions"])
+
+
+def test_third_party_actions_pinned_to_commit_shas(workflow):
+    path, data = workflow
+    text = path.read_text()
+    for step in _steps(data):
+        uses = step.get("uses")
+        if uses and not uses.startswith("./"):
+            assert PINNED.match(uses), f"{path}: {uses} is not pinned to a full commit SHA"
+            assert re.search(re.escape(uses) + r" # v\d+\.\d+\.\d+", text), f"{path}: {uses} lacks its tag comment"
+        if uses and uses.startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+
+
+def test_no_expressions_inside_run(workflow):
+    path, data = workflow
+    for step in _steps(data):
+        assert "${{" not in step.get("run", ""), f"{path}: {step.get('name')}: expression inside run:"
+
+
+def test_secrets_only_reach_steps_that_need_them(workflow):
+    path, data = workflow
+    assert "secrets" not in str(data.get("env", {})), f"{path}: secrets in workflow-level env reach every step"
+    for job in data["jobs"].values():
+        assert "secrets" not in str(job.get("env", {}))
+
+
+def test_preview_workflow():
+    data = load(ROOT / ".github/workflows/preview.yml")
+    assert triggers(data)["pull_request"]["types"] == ["opened", "reopened", "synchronize", "closed"]
+    concurrency = data["concurrency"]
+    assert "github.event.pull_request.number" in concurrency["group"]
+    assert concurrency["cancel-in-progress"] == "${{ github.event.action != 'closed' }}"
+    jobs = data["jobs"]
+    assert "!=" in jobs["fork"]["if"] and "::notice" in jobs["fork"]["steps"][0]["run"]
+    for name in ("create", "delete"):
+        assert "head.repo.full_name == github.repository" in jobs[name]["if"]
+        assert jobs[name]["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert [s["uses"] for s in jobs["create"]["steps"][1:]] == ["./actions/preview-create", "./actions/comment"]
+    assert [s["uses"] for s in jobs["delete"]["steps"][1:]] == ["./actions/preview-delete", "./actions/comment"]
+
+
+def test_plan_workflow():
+    data = load(ROOT / ".github/workflows/plan.yml")
+    assert triggers(data)["pull_request"]["paths"] == ["plans/**"]
+    uses = [s.get("uses") for s in _steps(data)]
+    assert "./actions/validate" in uses and "./actions/plan" in uses and "./actions/comment" in uses
+
+
+def test_apply_and_rollback_are_serialised_in_production():
+    apply_, rollback = (load(ROOT / f".github/workflows/{n}.yml") for n in ("apply", "rollback"))
+    assert triggers(apply_)["push"] == {"branches": ["main"], "paths": ["plans/**"]}
+    for data in (apply_, rollback):
+        assert data["concurrency"] == {"group": "bbops-production", "cancel-in-progress": False}
+        (job,) = data["jobs"].values()
+        assert job["environment"] == "production"
+
+
+def test_rollback_inputs():
+    inputs = triggers(load(ROOT / ".github/workflows/rollback.yml"))["workflow_dispatch"]["inputs"]
+    assert inputs["what"]["type"] == "choice" and set(inputs["what"]["options"]) == {"all", "data", "env", "deployment"}
+    assert inputs["to"]["type"] == "string" and inputs["to"]["required"] is True
+    assert inputs["dry-run"] == {**inputs["dry-run"], "type": "boolean", "default": True}
+    assert inputs["confirm"]["type"] == "string"
+
+
+def test_gc_workflow():
+    data = load(ROOT / ".github/workflows/gc.yml")
+    assert "schedule" in triggers(data)
+    uses = [s.get("uses") for s in _steps(data)]
+    assert "./actions/preview-gc" in uses and "./actions/plan" in uses
+    drift = next(s for s in _steps(data) if s.get("uses") == "./actions/plan")
+    assert drift["with"]["fail-on-changes"] == "true"
+
+
+def test_ci_runs_the_suite_and_the_checkers():
+    text = (ROOT / ".github/workflows/ci.yml").read_text()
+    for needle in (
+        "bash .ci/run",
+        "vendor.github-workflows",
+        "vendor.github-actions",
+        "actionlint",
+        "zizmor --offline",
+    ):
+        assert needle in text
