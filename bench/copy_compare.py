@@ -61,7 +61,7 @@ def checkpoint(admin: str) -> None:
 def tool_commands(src: str, dst: str, workdir: str) -> dict[str, list[str] | str]:
     pg_bin = os.environ.get("BENCH_CLIENT_BIN", "/usr/bin")
     return {
-        "bbops copy": BBOPS + ["copy", "--source", src, "--target", dst, "--jobs", "2"],
+        "bbops copy": [*BBOPS, "copy", "--source", src, "--target", dst, "--jobs", "2"],
         "pgcopydb clone": [
             "pgcopydb",
             "clone",
@@ -118,7 +118,7 @@ def main() -> None:
                     cmd = tool_commands(url("bench_src"), url(target), workdir)[tool]
                     wall, rss, _ = run_timed(["bash", "-c", cmd] if isinstance(cmd, str) else cmd)
                 vwall, _, _ = run_timed(
-                    BBOPS + ["verify", "--checksums", "--source", url("bench_src"), "--target", url(target)]
+                    [*BBOPS, "verify", "--checksums", "--source", url("bench_src"), "--target", url(target)]
                 )
                 results[tool].append((wall, rss, vwall))
                 print(

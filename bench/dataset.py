@@ -104,7 +104,8 @@ ALTER TABLE wishlist ADD CONSTRAINT wishlist_user_product_key UNIQUE (user_id, p
 CREATE INDEX products_category_id_idx ON products (category_id);
 CREATE INDEX products_subcategory_id_idx ON products (subcategory_id);
 CREATE INDEX products_featured_idx ON products (featured) WHERE featured;
-CREATE INDEX products_search_idx ON products USING gin (to_tsvector('english', name || ' ' || coalesce(description, '')));
+CREATE INDEX products_search_idx ON products
+    USING gin (to_tsvector('english', name || ' ' || coalesce(description, '')));
 CREATE INDEX orders_user_id_idx ON orders (user_id);
 CREATE INDEX orders_status_idx ON orders (status);
 CREATE INDEX orders_created_at_idx ON orders (created_at DESC);
@@ -154,14 +155,17 @@ def _data_sql(s: dict[str, int]) -> list[str]:
         f"""INSERT INTO users (id, email, name, phone, image, password_hash, role, created_at)
             SELECT md5('u' || i)::uuid, 'user' || i || '@example.com', 'User ' || i,
                    '+1-555-' || lpad((i % 10000)::text, 4, '0'), 'https://img.example.com/' || i || '.png',
-                   '$2b$10$' || md5(i::text) || md5('salt' || i), CASE WHEN i % 1000 = 0 THEN 'admin' ELSE 'customer' END,
-                   timestamptz '2023-01-01 00:00:00+00' + (i % 700) * interval '1 day' + (i % 86400) * interval '1 second'
+                   '$2b$10$' || md5(i::text) || md5('salt' || i),
+                   CASE WHEN i % 1000 = 0 THEN 'admin' ELSE 'customer' END,
+                   timestamptz '2023-01-01 00:00:00+00' + (i % 700) * interval '1 day'
+                     + (i % 86400) * interval '1 second'
             FROM generate_series(1::bigint, {u}) i""",
         """INSERT INTO categories (id, name, slug) SELECT i, 'Category ' || i, 'category-' || i
             FROM generate_series(1, 12) i""",
         """INSERT INTO subcategories (id, category_id, name, slug)
             SELECT i, 1 + i % 12, 'Subcategory ' || i, 'subcategory-' || i FROM generate_series(1, 60) i""",
-        f"""INSERT INTO products (id, slug, name, description, price, stock, featured, tags, category_id, subcategory_id, created_at)
+        f"""INSERT INTO products (id, slug, name, description, price, stock, featured, tags, category_id,
+                                 subcategory_id, created_at)
             SELECT i, 'product-' || i, 'Wellness product ' || i,
                    'A calming blend number ' || i || ' with ' || md5(i::text) || ' botanicals',
                    round((5 + (i * 37 % 9500) / 100.0)::numeric, 2), i * 13 % 500, i % 17 = 0,
@@ -171,7 +175,9 @@ def _data_sql(s: dict[str, int]) -> list[str]:
         f"""INSERT INTO orders (id, user_id, status, total, shipping_address, created_at)
             SELECT md5('o' || i)::uuid, {user_of.format(x="i", u=u)},
                    (enum_range(NULL::order_status))[1 + i % 6], round((10 + (i * 7919 % 40000) / 100.0)::numeric, 2),
-                   CASE WHEN i % 4 = 0 THEN NULL ELSE jsonb_build_object('city', 'City ' || (i % 500), 'zip', lpad((i % 99999)::text, 5, '0')) END,
+                   CASE WHEN i % 4 = 0 THEN NULL
+                        ELSE jsonb_build_object('city', 'City ' || (i % 500), 'zip', lpad((i % 99999)::text, 5, '0'))
+                   END,
                    timestamptz '2023-01-01 00:00:00+00' + i * interval '37 seconds'
             FROM generate_series(1::bigint, {o}) i""",
         f"""INSERT INTO order_items (order_id, product_id, quantity, unit_price)
@@ -185,7 +191,8 @@ def _data_sql(s: dict[str, int]) -> list[str]:
             FROM generate_series(1::bigint, {r}) i""",
         f"""INSERT INTO review_votes (review_id, user_id, helpful)
             SELECT DISTINCT ON (review_id, user_id) * FROM (
-              SELECT 1 + abs(hashint8(i)) % {r} AS review_id, {user_of.format(x="i * 5", u=u)} AS user_id, i % 3 <> 0 AS helpful
+              SELECT 1 + abs(hashint8(i)) % {r} AS review_id, {user_of.format(x="i * 5", u=u)} AS user_id,
+                     i % 3 <> 0 AS helpful
               FROM generate_series(1::bigint, {r * 2}) i) v""",
         f"""INSERT INTO cart (user_id, product_id, quantity)
             SELECT DISTINCT ON (1, 2) {user_of.format(x="i * 7", u=u)}, 1 + abs(hashint8(i * 11)) % {p}, 1 + i % 3

@@ -32,8 +32,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bbops.drizzle.journal import read_journal  # noqa: E402
-from bbops.drizzle.statements import non_transactional_reason  # noqa: E402
+from bbops.drizzle.journal import read_journal  # noqa: E402 - importable only after the sys.path line
+from bbops.drizzle.statements import non_transactional_reason  # noqa: E402 - importable only after the sys.path line
 
 PACKAGES = ["drizzle-kit", "drizzle-orm", "pg"]
 failures: list[str] = []

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,28 +56,19 @@ def main() -> None:
         new, inside, refresh, delete = [], [], [], []
         for i in range(args.runs):
             pr = str(100 + i)
-            result = {}
-            new.append(
-                timed(
-                    lambda: result.update(
-                        bbops(
-                            "preview", "create", "--pr", pr, "--git-branch", f"bench/{pr}", "--format", "json", env=env
-                        )
-                    )
-                )
+            create = partial(
+                bbops, "preview", "create", "--pr", pr, "--git-branch", f"bench/{pr}", "--format", "json", env=env
             )
+            start = time.perf_counter()
+            result = create()
+            new.append(time.perf_counter() - start)
             inside.append(result["seconds"])
-            refresh.append(
-                timed(
-                    lambda: bbops(
-                        "preview", "create", "--pr", pr, "--git-branch", f"bench/{pr}", "--format", "json", env=env
-                    )
-                )
-            )
-            delete.append(timed(lambda: bbops("preview", "delete", "--pr", pr, env=env)))
+            refresh.append(timed(create))
+            delete.append(timed(partial(bbops, "preview", "delete", "--pr", pr, env=env)))
         peer = peer_dump_restore(home, env, args.runs)
         print(
-            f"bbops preview create, embedded backend, {args.runs} runs (first run incl. server start + main/development bootstrap: {cold:.2f} s)"
+            f"bbops preview create, embedded backend, {args.runs} runs "
+            f"(first run incl. server start + main/development bootstrap: {cold:.2f} s)"
         )
         print(f"{'what':<48}{'median s':>10}{'max s':>10}")
         rows = [
@@ -114,14 +106,14 @@ def peer_dump_restore(home: Path, env: dict, runs: int) -> list[float]:
         name = f"bench_peer_{i}"
         target = parent.url.replace(f"/{parent.database}", f"/{name}", 1)
 
-        def copy() -> None:
+        def copy(name: str, target: str) -> None:
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'create database "{name}"')
             dump = subprocess.Popen([bindir / "pg_dump", "--no-owner", parent.url], stdout=subprocess.PIPE)
             subprocess.run([bindir / "psql", "-q", "-o", "/dev/null", target], stdin=dump.stdout, check=True)
             dump.wait()
 
-        times.append(timed(copy))
+        times.append(timed(partial(copy, name, target)))
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'drop database "{name}"')
     return times

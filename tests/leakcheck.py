@@ -10,6 +10,7 @@ recorded text holding a remembered secret fails the run, naming where it leaked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -50,14 +51,13 @@ def _recording_invoke(self, cli, args=None, *a, **kw):
     result = _original_invoke(self, cli, args, *a, **kw)
     label = "bbops " + " ".join(str(x) for x in (args or []))[:80]
     record(f"{label} (stdout)", result.stdout)
-    try:
+    # ValueError: stderr is mixed into stdout in this runner.
+    with contextlib.suppress(ValueError):
         # `::add-mask::SECRET` is how the runner learns what to hide; it never shows the line.
         record(
             f"{label} (stderr)",
             "\n".join(line for line in result.stderr.splitlines() if not line.startswith("::add-mask::")),
         )
-    except ValueError:  # stderr mixed into stdout in this runner
-        pass
     for name, path in files.items():
         if path.is_file():
             record(f"{label} ({name})", path.read_text(errors="replace"))

@@ -124,7 +124,7 @@ def app_url(make_database) -> Iterator[str]:
     # Only the CONCURRENTLY file runs outside a transaction; the runner must agree with the directive.
     assert [a.tag for a in report.applied if not a.transactional] == [journal()[2]["tag"]]
     apply_seeds(url)
-    yield url
+    return url
 
 
 @pytest.fixture
@@ -150,7 +150,7 @@ def test_journal_matches_the_files_in_drizzle_kit_format() -> None:
     texts = {e["tag"]: (DRIZZLE / f"{e['tag']}.sql").read_text(encoding="utf-8") for e in entries}
     no_tx = [tag for tag, t in texts.items() if t.startswith("-- bbops:no-transaction\n")]
     assert no_tx == [entries[2]["tag"]]
-    concurrent = [c for c in chunks(texts[no_tx[0]])]
+    concurrent = list(chunks(texts[no_tx[0]]))
     assert len(concurrent) >= 2
     assert all("CREATE INDEX CONCURRENTLY IF NOT EXISTS" in c and c.count(";") == 1 for c in concurrent)
 

@@ -157,7 +157,7 @@ def verify(source_url: str, target_url: str, checksums: bool, tables: tuple[str,
                     if t.source_checksum and t.source_checksum == t.target_checksum
                     else ("-" if t.source_checksum is None or t.target_checksum is None else "DIFFERS")
                 )
-            rows.append(row + [t.status])
+            rows.append([*row, t.status])
         console.table(columns, rows)
         for note in report.notes:
             console.say(f"note: {note}")

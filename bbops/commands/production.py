@@ -159,7 +159,7 @@ def _print_rollback(report: RollbackReport, fmt: str) -> None:
 @format_option
 def rollback_cmd(to, data, env, deployment, dry_run, plan_path, backend, fmt) -> None:
     """Put production back to a restore point: data, env vars, deployment (no part flag: all), then health check."""
-    chosen = tuple(n for n, on in zip(PARTS, (data, env, deployment)) if on) or PARTS
+    chosen = tuple(n for n, on in zip(PARTS, (data, env, deployment), strict=True) if on) or PARTS
     with plan_and_backend(plan_path, backend) as (plan, be):
         try:
             report = rollback(

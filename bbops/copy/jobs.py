@@ -13,6 +13,7 @@ and the copy stream releases the GIL whenever it waits.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -118,10 +119,9 @@ class JobRunner(Generic[W]):
                     self._done.add(job.key)
                     self._cond.notify_all()
         finally:
-            try:
+            # Closing is best effort: a job's own error (recorded above) is what the user needs to see.
+            with contextlib.suppress(Exception):
                 self._close(worker)
-            except Exception:
-                pass
 
     def run(self) -> None:
         if not self.jobs:
@@ -142,10 +142,9 @@ class JobRunner(Generic[W]):
                 live = list(self._live)
                 self._cond.notify_all()
             for worker in live:
-                try:
+                # Cancelling is best effort: the interrupt is reported either way.
+                with contextlib.suppress(Exception):
                     self._cancel(worker)
-                except Exception:
-                    pass
             for t in threads:
                 t.join(10)
         if self._error is not None:

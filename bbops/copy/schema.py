@@ -228,10 +228,11 @@ def post_data_items(
 _OTHER = """
 SELECT 'trigger ' || t.tgrelid::regclass || ' ' || t.tgname, t.tgrelid::regclass::text,
        pg_get_triggerdef(t.oid) || ';' ||
-       CASE t.tgenabled WHEN 'D' THEN format(' ALTER TABLE %%s DISABLE TRIGGER %%I;', t.tgrelid::regclass, t.tgname)
-                        WHEN 'R' THEN format(' ALTER TABLE %%s ENABLE REPLICA TRIGGER %%I;', t.tgrelid::regclass, t.tgname)
-                        WHEN 'A' THEN format(' ALTER TABLE %%s ENABLE ALWAYS TRIGGER %%I;', t.tgrelid::regclass, t.tgname)
-                        ELSE '' END
+       CASE t.tgenabled
+         WHEN 'D' THEN format(' ALTER TABLE %%s DISABLE TRIGGER %%I;', t.tgrelid::regclass, t.tgname)
+         WHEN 'R' THEN format(' ALTER TABLE %%s ENABLE REPLICA TRIGGER %%I;', t.tgrelid::regclass, t.tgname)
+         WHEN 'A' THEN format(' ALTER TABLE %%s ENABLE ALWAYS TRIGGER %%I;', t.tgrelid::regclass, t.tgname)
+         ELSE '' END
 FROM pg_trigger t WHERE t.tgrelid = ANY(%(oids)s) AND NOT t.tgisinternal AND t.tgparentid = 0
 UNION ALL
 SELECT 'rule ' || r.ev_class::regclass || ' ' || r.rulename, r.ev_class::regclass::text, pg_get_ruledef(r.oid)
@@ -239,7 +240,8 @@ FROM pg_rewrite r WHERE r.ev_class = ANY(%(oids)s) AND r.rulename <> '_RETURN'
 UNION ALL
 SELECT 'rls ' || c.oid::regclass, c.oid::regclass::text,
        format('ALTER TABLE %%s ENABLE ROW LEVEL SECURITY;', c.oid::regclass) ||
-       CASE WHEN c.relforcerowsecurity THEN format(' ALTER TABLE %%s FORCE ROW LEVEL SECURITY;', c.oid::regclass) ELSE '' END
+       CASE WHEN c.relforcerowsecurity
+            THEN format(' ALTER TABLE %%s FORCE ROW LEVEL SECURITY;', c.oid::regclass) ELSE '' END
 FROM pg_class c WHERE c.oid = ANY(%(oids)s) AND c.relrowsecurity
 UNION ALL
 SELECT 'policy ' || p.polrelid::regclass || ' ' || p.polname, p.polrelid::regclass::text,

@@ -15,6 +15,7 @@ socket read (libpq's input buffer) is in flight per worker.
 
 from __future__ import annotations
 
+import contextlib
 import select
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -164,10 +165,9 @@ def stream(
 
 
 def _abort_source(conn: psycopg.Connection) -> None:
-    try:
+    # Best effort: the stream is already failing and its own error is the one to report.
+    with contextlib.suppress(psycopg.Error):
         conn.cancel()
-    except psycopg.Error:
-        pass
 
 
 def _abort_target(conn: psycopg.Connection) -> None:

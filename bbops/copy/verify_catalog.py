@@ -33,7 +33,7 @@ def orphan_queries(conn: psycopg.Connection, tables: set[str]) -> list[tuple[str
         if child not in tables:
             continue
         present = " AND ".join(f"c.{c} IS NOT NULL" for c in cols)
-        join = " AND ".join(f"p.{p} = c.{c}" for c, p in zip(cols, pcols))
+        join = " AND ".join(f"p.{p} = c.{c}" for c, p in zip(cols, pcols, strict=True))
         sql = (
             f"SELECT count(*) FROM ONLY {child} c WHERE {present} "
             f"AND NOT EXISTS (SELECT 1 FROM ONLY {parent} p WHERE {join})"

@@ -198,9 +198,8 @@ class ApiClient:
             if response.is_success or status in allow:
                 return response
             retryable = status in REFUSED_STATUSES or (status in GATEWAY_STATUSES and safe)
-            if retryable and not last:
-                if self._pause(attempt, response, method, path, str(status)):
-                    continue
+            if retryable and not last and self._pause(attempt, response, method, path, str(status)):
+                continue
             if status in GATEWAY_STATUSES and not safe:
                 raise RequestUncertain(
                     f"{self.service} gateway error; the request may or may not have been applied: "

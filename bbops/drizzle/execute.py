@@ -11,6 +11,7 @@ index a failed ``CREATE INDEX CONCURRENTLY`` left behind, so re-running works.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -215,7 +216,6 @@ def _log_failure(
 
 
 def _finish_failed(conn: psycopg.Connection, log_id: int, exc: MigrationError, started: float) -> None:
-    try:
+    # The log is a courtesy; the migration's own error is what the user needs.
+    with contextlib.suppress(psycopg.Error):
         history.log_finish(conn, log_id, "failed", time.monotonic() - started, exc.message)
-    except psycopg.Error:
-        pass

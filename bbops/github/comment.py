@@ -56,20 +56,20 @@ class PreviewComment:
             value = report.get(key)
             return str(value) if value not in (None, "") else None
 
-        fields = dict(
-            pr=int(report["pr"]),
-            branch=str(report["branch"]),
-            parent=text("parent"),
-            git_branch=text("git_branch"),
-            commit=text("commit"),
-            created=report.get("created") if isinstance(report.get("created"), bool) else None,
-            host=text("host"),
-            database=text("database"),
-            expires_at=text("expires_at"),
-            migrations=strings("migrations"),
-            seeds=strings("seeds"),
-            env=strings("env"),
-        )
+        fields = {
+            "pr": int(report["pr"]),
+            "branch": str(report["branch"]),
+            "parent": text("parent"),
+            "git_branch": text("git_branch"),
+            "commit": text("commit"),
+            "created": report.get("created") if isinstance(report.get("created"), bool) else None,
+            "host": text("host"),
+            "database": text("database"),
+            "expires_at": text("expires_at"),
+            "migrations": strings("migrations"),
+            "seeds": strings("seeds"),
+            "env": strings("env"),
+        }
         fields.update(extra)
         return cls(**fields)
 

@@ -25,6 +25,8 @@ from bbops.core.http import ApiClient, RequestUncertain, RetryPolicy
 from bbops.errors import ProviderError, UsageError
 
 DEFAULT_API_URL = "https://api.github.com"
+# The retry policy GitHub calls use unless a caller passes another (frozen, so one shared instance is safe).
+DEFAULT_RETRY = RetryPolicy(attempts=4)
 API_VERSION = "2022-11-28"
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
@@ -79,7 +81,7 @@ class GitHub:
         api_url: str = DEFAULT_API_URL,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
-        retry: RetryPolicy = RetryPolicy(attempts=4),
+        retry: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
         if not token:
             raise UsageError("no GitHub token: set GITHUB_TOKEN (the workflow's token needs pull-requests: write)")

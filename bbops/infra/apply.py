@@ -42,7 +42,7 @@ def desired_state(plan: Plan) -> Desired:
     if project.suspend_timeout_seconds is not None:
         settings["suspend_timeout_seconds"] = project.suspend_timeout_seconds
     if project.history_retention_days is not None:
-        settings["history_retention_seconds"] = int(round(project.history_retention_days * DAY))
+        settings["history_retention_seconds"] = round(project.history_retention_days * DAY)
     if project.ip_allowlist is not None:
         settings["allowed_ips"] = tuple(project.ip_allowlist.ips)
         settings["allowed_ips_protected_only"] = project.ip_allowlist.protected_branches_only

@@ -213,8 +213,8 @@ class History:
         """Records made at or after ``since``, oldest first."""
         with self._conn() as conn:
             rows = conn.execute(
-                "SELECT step_id, kind, target, key, git_branch, env_type, env_targets, state, sealed_value, deployment_id, "
-                "recorded_at FROM bbops.undo_records WHERE recorded_at >= %s ORDER BY recorded_at, id",
+                "SELECT step_id, kind, target, key, git_branch, env_type, env_targets, state, sealed_value, "
+                "deployment_id, recorded_at FROM bbops.undo_records WHERE recorded_at >= %s ORDER BY recorded_at, id",
                 (since,),
             ).fetchall()
         return [UndoRecord(*r) for r in rows]

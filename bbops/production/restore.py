@@ -55,8 +55,10 @@ def parse_timestamp(value: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)  # Python 3.11+ reads a trailing Z
-    except ValueError:
-        raise UsageError(f"--to {value!r} looks like a timestamp but is not ISO 8601 (e.g. 2026-11-26T07:00:00Z)")
+    except ValueError as exc:
+        raise UsageError(
+            f"--to {value!r} looks like a timestamp but is not ISO 8601 (e.g. 2026-11-26T07:00:00Z)"
+        ) from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

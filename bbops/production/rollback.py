@@ -151,7 +151,7 @@ def rollback(
             chosen.append(("health", lambda p: _health(checker, production.health_check, p, dry_run)))
         report.parts = [PartReport(n) for n, _ in chosen]
         try:
-            for (name, action), part in zip(chosen, report.parts):
+            for (name, action), part in zip(chosen, report.parts, strict=True):
                 log(f"rollback {name}")
                 try:
                     action(part)

@@ -70,7 +70,7 @@ def test_outside_actions_there_is_no_pull_request(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "content, needle",
+    ("content", "needle"),
     [
         ("{not json", "cannot read"),
         ("[1, 2]", "not a JSON object"),

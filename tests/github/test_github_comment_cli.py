@@ -142,7 +142,7 @@ def test_no_token_is_a_usage_error(runner, fake, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "args, needle",
+    ("args", "needle"),
     [
         (["comment", "preview", "--report", "x.json"], "--pr N"),  # no event, no --pr
         (["comment", "preview", "--pr", "0", "--report", "x.json"], "invalid pull request number"),

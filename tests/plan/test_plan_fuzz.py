@@ -61,7 +61,7 @@ def test_random_yaml_documents(tmp_path_factory, value):
     st.lists(
         st.tuples(
             st.integers(min_value=0, max_value=len(MINIMAL)),
-            st.sampled_from(list(string.printable) + ["", "\n  ", ": ", "- "]),
+            st.sampled_from([*list(string.printable), "", "\n  ", ": ", "- "]),
         ),
         min_size=1,
         max_size=6,

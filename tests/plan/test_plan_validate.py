@@ -53,12 +53,12 @@ def test_literal_password_in_url_names_file_line_field_and_hides_secret(tmp_path
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 2
     assert secret not in result.output
-    line = text.splitlines().index(next(l for l in text.splitlines() if secret in l)) + 1
+    line = text.splitlines().index(next(x for x in text.splitlines() if secret in x)) + 1
     assert f"plan.yaml:{line}:7: production.steps[0].source:" in result.output
 
 
 @pytest.mark.parametrize(
-    "needle, replacement, field, words",
+    ("needle", "replacement", "field", "words"),
     [
         ("api_key: ${NEON_API_KEY}", "api_key: napi_" + "a1" * 20, "neon.api_key", "reference"),
         ("token: ${VERCEL_TOKEN}", "token: hunter2hunter2", "vercel.token", "reference"),
@@ -81,7 +81,7 @@ def test_literal_credentials_are_refused(tmp_path, needle, replacement, field, w
 
 
 @pytest.mark.parametrize(
-    "needle, replacement, expect",
+    ("needle", "replacement", "expect"),
     [
         ("development: {parent: main}", "development: {parent: staging}", "parent `staging` is not a branch"),
         (
@@ -143,7 +143,7 @@ def test_json_format_and_github_annotations(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "content, expect",
+    ("content", "expect"),
     [
         (b"", "empty file"),
         (b"\x00\x01\x02binary", "binary data"),
@@ -152,8 +152,9 @@ def test_json_format_and_github_annotations(tmp_path):
         (b"- just\n- a list\n", "a plan is a mapping"),
         (b"version: 1\nname: x\nname: y\n", "duplicate key"),
         (
-            b"a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
-            b"d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
+            b"a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+            b"c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+            b"e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
             "alias bomb",
         ),
         (b"x: " + b"a" * 10_500_000 + b"\n", "limited to"),

@@ -190,7 +190,7 @@ def test_fresh_branch_without_env_is_not_an_orphan_yet(backend, plan):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["--pr", "0"], "invalid pull request number"),
         (["--pr", "-3"], "invalid pull request number"),

@@ -9,17 +9,17 @@ from bbops.plan import load_plan
 from bbops.production.history import RunInfo
 from bbops.production.rollback import RollbackFailed, rollback
 from bbops.production.run import apply_production
-from tests.production.test_production_cloud import OLD_DB_URL, Health, _history, _prod_env, shop  # noqa: F401 - fixture
+from tests.production.test_production_cloud import OLD_DB_URL, Health, _history, _prod_env
 
 
-def _applied(shop, backend, commit: str = "a" * 40):  # noqa: F811
+def _applied(shop, backend, commit: str = "a" * 40):
     health = Health()
     plan = load_plan(shop / "shop.yaml")
     apply_production(backend, plan, health=health.checker(), run=RunInfo("1", commit, "ci"))
     return plan, health
 
 
-def test_dry_run_says_what_each_part_would_do_and_changes_nothing(shop, cloud_fakes_pg, cloud_backend_pg):  # noqa: F811
+def test_dry_run_says_what_each_part_would_do_and_changes_nothing(shop, cloud_fakes_pg, cloud_backend_pg):
     plan, health = _applied(shop, cloud_backend_pg)
     env, deployment = _prod_env(cloud_fakes_pg), cloud_fakes_pg.vercel.project["targets"]["production"]["id"]
     restores = len(cloud_fakes_pg.neon.restores)
@@ -37,7 +37,7 @@ def test_dry_run_says_what_each_part_would_do_and_changes_nothing(shop, cloud_fa
     assert OLD_DB_URL not in repr(report.as_dict())  # values never in the report
 
 
-def test_timestamp_rollback_uses_neon_history(shop, cloud_fakes_pg, cloud_backend_pg):  # noqa: F811
+def test_timestamp_rollback_uses_neon_history(shop, cloud_fakes_pg, cloud_backend_pg):
     plan, health = _applied(shop, cloud_backend_pg)
     report = rollback(cloud_backend_pg, plan, "2020-01-01T00:00:00Z", parts=("data", "env"), health=health.checker())
     assert [(p.name, p.status) for p in report.parts] == [("data", "done"), ("env", "done"), ("health", "done")]
@@ -68,7 +68,7 @@ def test_local_backend_refuses_a_timestamp(local_env, tmp_path):
         backend.close()
 
 
-def test_sensitive_previous_values_are_refused_before_changing_any(shop, cloud_fakes_pg, cloud_backend_pg):  # noqa: F811
+def test_sensitive_previous_values_are_refused_before_changing_any(shop, cloud_fakes_pg, cloud_backend_pg):
     for env in list(cloud_fakes_pg.vercel.envs.values()):
         env["type"] = "sensitive"  # Vercel never returns these values
     plan, health = _applied(shop, cloud_backend_pg)
@@ -84,7 +84,7 @@ def test_sensitive_previous_values_are_refused_before_changing_any(shop, cloud_f
 def test_a_declared_undo_restores_sensitive_values_without_reading_them(
     shop,
     cloud_fakes_pg,
-    cloud_backend_pg,  # noqa: F811
+    cloud_backend_pg,
     monkeypatch,
 ):
     for env in list(cloud_fakes_pg.vercel.envs.values()):
@@ -111,7 +111,7 @@ def test_a_declared_undo_restores_sensitive_values_without_reading_them(
     assert [e["type"] for e in restored] == ["sensitive"]
 
 
-def test_an_undo_for_a_variable_the_step_does_not_set_is_a_plan_error(shop):  # noqa: F811
+def test_an_undo_for_a_variable_the_step_does_not_set_is_a_plan_error(shop):
     from bbops.plan import validate_file
 
     plan_file = shop / "shop.yaml"
@@ -129,7 +129,7 @@ def test_an_undo_for_a_variable_the_step_does_not_set_is_a_plan_error(shop):  # 
 
 def test_an_older_point_undoes_every_later_change_and_a_data_rollback_keeps_the_records(
     shop, cloud_fakes_pg, cloud_backend_pg, monkeypatch
-):  # noqa: F811
+):
     monkeypatch.setenv("NEXT_DATABASE_URL", "postgresql://x:" + "y" * 12 + "@elsewhere/db")
     plan, health = _applied(shop, cloud_backend_pg, "1" * 40)
     first_cutover = _prod_env(cloud_fakes_pg)["DATABASE_URL"]
@@ -151,7 +151,7 @@ def test_an_older_point_undoes_every_later_change_and_a_data_rollback_keeps_the_
     assert _prod_env(cloud_fakes_pg)["DATABASE_URL"] == OLD_DB_URL
 
 
-def test_unknown_point_and_no_history(shop, cloud_fakes_pg, cloud_backend_pg):  # noqa: F811
+def test_unknown_point_and_no_history(shop, cloud_fakes_pg, cloud_backend_pg):
     plan = load_plan(shop / "shop.yaml")
     with pytest.raises(UsageError, match="no production history"):
         rollback(cloud_backend_pg, plan, "latest")

@@ -51,7 +51,7 @@ def test_preview_yml_on_the_cloud_backend(runner, github, cloud_fakes_pg: CloudF
     created = step("preview", "create", "--backend", "cloud", "--format", "json", "--export-env", "DATABASE_URL")
     # The runner masks every token before bbops prints anything else.
     first_lines = created.stderr.splitlines()[:4]
-    for token in cloud_fakes_pg.tokens + [GH_TOKEN]:
+    for token in [*cloud_fakes_pg.tokens, GH_TOKEN]:
         assert f"::add-mask::{token}" in first_lines
     report_path = tmp_path / "preview.json"
     report_path.write_text(created.stdout)
@@ -91,5 +91,5 @@ def test_preview_yml_on_the_cloud_backend(runner, github, cloud_fakes_pg: CloudF
         + report_path.read_text()
         + json.dumps(annotations)
     )
-    for token in cloud_fakes_pg.tokens + [GH_TOKEN]:
+    for token in [*cloud_fakes_pg.tokens, GH_TOKEN]:
         assert token not in written

@@ -159,7 +159,7 @@ class Catalog:
         rows = self.conn.execute(
             "SELECT datname, pg_database_size(oid) FROM pg_database WHERE datname = ANY(%s)", (databases,)
         ).fetchall()
-        return {name: size for name, size in rows}
+        return dict(rows)
 
     def databases(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT datname FROM pg_database").fetchall()}

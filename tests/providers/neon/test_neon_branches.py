@@ -150,7 +150,7 @@ def test_connection_strings_are_fetched_per_branch_and_registered_as_secrets(neo
     password = cloud_fakes.neon.passwords[cloud_fakes.neon.by_name("preview/pr-12")["id"]]
     assert password in direct.url and password not in repr(direct) and password not in str(direct)
     assert redact.scrub(f"x {direct.url} y") == "x *** y"
-    call = [r for r in cloud_fakes.neon.requests if r.path.endswith("/connection_uri")][0]
+    call = next(r for r in cloud_fakes.neon.requests if r.path.endswith("/connection_uri"))
     assert call.params == {
         "branch_id": cloud_fakes.neon.by_name("preview/pr-12")["id"],
         "database_name": "neondb",
