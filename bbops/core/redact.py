@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -42,12 +42,13 @@ def register(value: str | None) -> None:
 
 
 def register_url(url: str | None) -> None:
-    """Register the password of a connection URL, and the URL itself, as secrets."""
+    """Register every password in a connection string (URL or ``key=value``), and the string itself."""
     if not url:
         return
-    password = url_password(url)
-    if password:
+    passwords = connection_passwords(url)
+    for password in passwords:
         register(password)
+    if passwords:
         register(url)
 
 
@@ -74,7 +75,7 @@ def scrub(text: str) -> str:
     for value in known:
         if value in text:
             text = text.replace(value, MASK)
-    return _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+    return _mask_patterns(text)
 
 
 def clear() -> None:
@@ -89,42 +90,124 @@ def clear() -> None:
 # run of letters (a base64 blob in a plan output) is rescanned from every position, O(n^2).
 _URL_PASSWORD = re.compile(r"(?<![a-zA-Z])([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:)(?!\*\*\*@)[^@\s/]+@")
 
+# password=..., sslpassword=... in a URL's query string or a key=value string: the value is a
+# quoted libpq string or runs to the next space, '&' or quote.
+_PARAM_PASSWORD = re.compile(
+    r"(?i)(?<![a-z0-9_])([a-z_]*password\s*=\s*)(?!\*\*\*(?:[\s&'\"]|$))('(?:[^'\\]|\\.)*'?|[^\s&'\"]+)"
+)
 
-def url_password(url: str) -> str | None:
-    """The password of a connection URL or of a ``key=value`` connection string."""
-    if "://" not in url:
-        return _dsn_params(url).get("password") or None
+
+def _is_password_param(key: str) -> bool:
+    """libpq's ``password`` and ``sslpassword``, and any other parameter named like a password."""
+    return "password" in key.lower()
+
+
+def _parse(conninfo: str) -> dict[str, str] | None:
+    """The parameters of a connection string as libpq itself reads them; ``None`` if libpq refuses it."""
+    from psycopg.conninfo import conninfo_to_dict
+
     try:
-        parts = urlsplit(url)
-        return unquote(parts.password) if parts.password else None
-    except ValueError:
+        return {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if v is not None}
+    except Exception:
         return None
 
 
-def _dsn_params(dsn: str) -> dict[str, str]:
+def _query_passwords(url: str) -> list[str]:
+    """Password-bearing query parameters of a URL, every occurrence (libpq keeps only the last)."""
     try:
-        from psycopg.conninfo import conninfo_to_dict
+        query = urlsplit(url).query
+    except ValueError:
+        return []
+    return [v for k, v in parse_qsl(query, keep_blank_values=True) if _is_password_param(k) and v]
 
-        return {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
-    except Exception:
-        return {}
+
+def connection_passwords(conninfo: str) -> list[str]:
+    """Every password-bearing value of a connection URL or ``key=value`` string.
+
+    Read with libpq's parser (through psycopg), so a password in the query string
+    (``?password=``, ``?sslpassword=``) or in quotes counts as much as one in the user info.
+    A string libpq refuses still gives up what looks like a password in it.
+    """
+    params = _parse(conninfo)
+    found = [v for k, v in (params or {}).items() if _is_password_param(k) and v]
+    if "://" in conninfo:
+        try:
+            userinfo_password = urlsplit(conninfo).password
+        except ValueError:
+            userinfo_password = None
+        if userinfo_password:
+            found += [userinfo_password, unquote(userinfo_password)]
+        found += _query_passwords(conninfo)
+    elif params is None:
+        found += [m.group(2).strip("'") for m in _PARAM_PASSWORD.finditer(conninfo)]
+    return list(dict.fromkeys(found))
+
+
+def url_password(url: str) -> str | None:
+    """The password of a connection URL or of a ``key=value`` connection string, as libpq reads it."""
+    params = _parse(url)
+    if params is not None:
+        return params.get("password") or None
+    passwords = connection_passwords(url)
+    return passwords[0] if passwords else None
+
+
+def _mask_patterns(text: str) -> str:
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+    return _PARAM_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}", text)
+
+
+def _mask_url(url: str) -> str:
+    """The URL with the user-info password and every password query parameter replaced by ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        # Everything between the user name and the last '@' is the password (libpq stops at the
+        # first '@', so a raw '@' in a password would otherwise leave its tail in the host).
+        userinfo, _, hosts = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{hosts}" if colon else netloc
+    query = "&".join(
+        f"{piece.split('=', 1)[0]}={MASK}" if _is_password_param(unquote(piece.split("=", 1)[0])) else piece
+        for piece in parts.query.split("&")
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query if parts.query else ""))
+
+
+def _masked_safely(original: dict[str, str], shown: str) -> bool:
+    """Does libpq read ``shown`` with every password of ``original`` masked and none of them left?"""
+    params = _parse(shown)
+    if params is None:
+        return False
+    secrets = {v for k, v in original.items() if _is_password_param(k)}
+    return all(params.get(k) == MASK for k in original if _is_password_param(k)) and not any(
+        v in secrets for v in params.values()
+    )
 
 
 def redact_url(url: str) -> str:
-    """The URL (or ``key=value`` string) with its password replaced by ``***``; safe to print.
+    """The connection URL (or ``key=value`` string) with every password replaced by ``***``; safe to print.
 
-    The password it hides is registered too, so it is masked wherever else it turns up.
+    The passwords it hides are registered too, so they are masked wherever else they turn up.
     """
     register_url(url)
-    if "://" not in url:
-        password = url_password(url)
-        return url.replace(password, MASK) if password else url
+    params = _parse(url)
+    if params is None:
+        # libpq cannot read it (so nothing can connect with it): hide whatever looks like a password.
+        return scrub(url) if "://" not in url else scrub(_mask_url_or_all(url))
+    if not any(_is_password_param(k) for k in params) and url == _mask_patterns(url):
+        return url
+    shown = _mask_url_or_all(url) if "://" in url else _PARAM_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}", url)
+    if _masked_safely(params, shown):
+        return shown
+    # The string's own shape could not be kept safely: show libpq's normal form instead.
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(**{k: MASK if _is_password_param(k) else v for k, v in params.items()})
+
+
+def _mask_url_or_all(url: str) -> str:
     try:
-        parts = urlsplit(url)
+        return _mask_url(url)
     except ValueError:
         return MASK
-    if not parts.password:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    userinfo = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{userinfo}:{MASK}@{netloc[1]}"))

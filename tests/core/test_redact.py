@@ -41,3 +41,49 @@ def test_listeners_hear_existing_and_new_secrets_once():
 def test_short_values_are_not_treated_as_secrets():
     redact.register("ab")
     assert redact.scrub("ab cd") == "ab cd"
+
+
+def _pw() -> str:
+    return "Qp" + "9z" * 6
+
+
+def test_password_in_query_string_is_redacted():
+    password = _pw()
+    url = f"postgresql://app@db.example.com/app?sslmode=require&password={password}"
+    shown = redact.redact_url(url)
+    assert password not in shown and "password=***" in shown and "sslmode=require" in shown
+    assert redact.scrub(f"cannot connect: {password}") == "cannot connect: ***"
+
+
+def test_sslpassword_in_query_string_and_key_value_is_redacted():
+    password = _pw()
+    for conninfo, secret in (
+        (f"postgresql://app@db.example.com/app?sslpassword={password}", password),
+        (f"host=db.example.com sslpassword={password} dbname=app", password),
+        (f"host=db.example.com password='{password} x' dbname=app", f"{password} x"),
+    ):
+        redact.clear()
+        shown = redact.redact_url(conninfo)
+        assert password not in shown, shown
+        assert "db.example.com" in shown
+        assert password not in redact.scrub(f"error near {secret} in {conninfo}")
+
+
+def test_percent_encoded_query_password_is_registered_decoded():
+    # libpq decodes the query string: the password that reaches the server (and its error texts) is decoded.
+    url = "postgresql://app@h/db?password=" + "ab%20cd" * 3
+    redact.register_url(url)
+    assert redact.scrub("auth failed for " + "ab cd" * 3) == "auth failed for ***"
+
+
+def test_unregistered_password_parameters_are_scrubbed_from_text():
+    password = _pw()
+    text = f"psql 'host=h password={password}' and https://x/db?user=u&sslpassword={password}&a=b"
+    scrubbed = redact.scrub(text)
+    assert password not in scrubbed and "&a=b" in scrubbed
+
+
+def test_repeated_query_password_hides_every_occurrence():
+    first, last = _pw(), _pw()[::-1]
+    shown = redact.redact_url(f"postgresql://u@h/db?password={first}&password={last}")
+    assert first not in shown and last not in shown

@@ -112,3 +112,13 @@ def test_unreachable_database_is_a_provider_failure_without_the_password(tmp_pat
     result = run("migrate", "up", "--database-url", url, "--dir", str(folder))
     assert result.exit_code == 4
     assert password not in result.output and "cannot connect" in result.stderr
+
+
+@pytest.mark.parametrize("param", ["password", "sslpassword"])
+def test_password_in_query_string_is_redacted_from_migrate_status_errors(tmp_path: Path, param: str) -> None:
+    folder = write_folder(tmp_path, GOOD)
+    password = "pw_" + "qu3ry" * 4
+    url = f"postgresql://someone@127.0.0.1:1/nodb?connect_timeout=2&{param}={password}"
+    result = run("migrate", "status", "--database-url", url, "--dir", str(folder))
+    assert result.exit_code == 4 and "cannot connect" in result.stderr
+    assert password not in result.output and f"{param}=***" in result.stderr
