@@ -133,9 +133,18 @@ def copy(
 @click.option(
     "--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Parallel connections to each database."
 )
+@click.option(
+    "--data-only",
+    is_flag=True,
+    help="The target's schema came from its own migrations: other index/constraint names and "
+    "objects the copy did not touch are notes, not differences.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def verify(source_url: str, target_url: str, checksums: bool, tables: tuple[str, ...], jobs: int, fmt: str) -> None:
-    """Compare --target with --source: rows, content, orphans, indexes, constraints, sequences.
+def verify(
+    source_url: str, target_url: str, checksums: bool, tables: tuple[str, ...], jobs: int, data_only: bool, fmt: str
+) -> None:
+    """Compare --target with --source: data (rows, content, orphans, sequences), then schema
+    (indexes and constraints, matched by definition).
 
     Exit 0 only when everything matches, 1 when anything differs.
     """
@@ -143,7 +152,9 @@ def verify(source_url: str, target_url: str, checksums: bool, tables: tuple[str,
 
     redact.register_url(source_url)
     redact.register_url(target_url)
-    report = verify_databases(source_url, target_url, checksums=checksums, tables=tables, jobs=jobs)
+    report = verify_databases(
+        source_url, target_url, checksums=checksums, tables=tables, jobs=jobs, data_only=data_only
+    )
     if fmt == "json":
         console.emit_json(report.as_dict())
     else:
@@ -161,8 +172,9 @@ def verify(source_url: str, target_url: str, checksums: bool, tables: tuple[str,
         console.table(columns, rows)
         for note in report.notes:
             console.say(f"note: {note}")
-        for diff in report.differences:
-            console.say(f"DIFFERENCE {diff.table}: {diff.kind}: {diff.detail}")
+        for category in ("data", "schema"):
+            for diff in report.of(category):
+                console.say(f"DIFFERENCE ({category}) {diff.table}: {diff.kind}: {diff.detail}")
         if report.ok:
             console.say(f"verified {len(report.tables)} tables: everything matches ({report.seconds:.1f}s)")
     if not report.ok:

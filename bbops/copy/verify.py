@@ -6,6 +6,13 @@ the target whose foreign key points at nothing (orphans), for every key;
 indexes and constraints missing, different, INVALID or NOT VALID on the
 target; sequences behind the maximum of the column they feed.
 
+Data checks (rows, checksums, orphans, sequences, lost tables and columns)
+are kept apart from schema checks (indexes, constraints, extra tables). With
+``data_only`` (the target's schema came from its own migrations, the copy only
+moved rows) a name that differs and an object the copy did not touch are
+information (``notes``), not differences; indexes and constraints are matched by
+definition either way, and one missing by definition is a difference.
+
 The checksum is computed inside each server (no rows cross the network) and
 does not depend on row order. Per row, a 64-bit hash of the row
 (``hash_record_extended`` over the columns in name order, so column order
@@ -54,8 +61,16 @@ class Difference:
     kind: str  # rows | checksum | missing-table | extra-table | column | orphans | index | constraint | sequence
     detail: str
 
+    @property
+    def category(self) -> str:
+        """``data`` (did every row arrive, consistent) or ``schema`` (is the target's structure the source's)."""
+        return "schema" if self.kind in SCHEMA_KINDS else "data"
+
     def as_dict(self) -> dict:
-        return {"table": self.table, "kind": self.kind, "detail": self.detail}
+        return {"table": self.table, "kind": self.kind, "category": self.category, "detail": self.detail}
+
+
+SCHEMA_KINDS = frozenset({"extra-table", "index", "constraint"})
 
 
 @dataclass
@@ -91,6 +106,9 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.differences
 
+    def of(self, category: str) -> list[Difference]:
+        return [d for d in self.differences if d.category == category]
+
     @property
     def rows(self) -> dict[str, int | None]:
         return {t.table: t.target_rows for t in self.tables}
@@ -98,6 +116,8 @@ class VerifyReport:
     def as_dict(self) -> dict:
         return {
             "ok": self.ok,
+            "data_ok": not self.of("data"),
+            "schema_ok": not self.of("schema"),
             "checksums": self.checksums,
             "seconds": self.seconds,
             "tables": [
@@ -184,7 +204,13 @@ def _open(url: str) -> tuple[psycopg.Connection, str]:
 
 
 def verify_databases(
-    source_url: str, target_url: str, *, checksums: bool = False, tables: Sequence[str] = (), jobs: int = 2
+    source_url: str,
+    target_url: str,
+    *,
+    checksums: bool = False,
+    tables: Sequence[str] = (),
+    jobs: int = 2,
+    data_only: bool = False,
 ) -> VerifyReport:
     started = time.monotonic()
     report = VerifyReport(checksums=checksums)
@@ -199,7 +225,10 @@ def verify_databases(
                 report.differences.append(Difference(name, "missing-table", "table is missing on the target"))
         for name in tgt_tables:
             if name not in src_tables:
-                report.differences.append(Difference(name, "extra-table", "table exists only on the target"))
+                if data_only:  # made by the target's own migrations; the copy did not touch it
+                    report.notes.append(f"{name}: exists only on the target (not copied, not compared)")
+                else:
+                    report.differences.append(Difference(name, "extra-table", "table exists only on the target"))
 
         # hash_record_extended arrived in Postgres 14.
         hashed = min(source.info.server_version, target.info.server_version) >= 140000
@@ -255,8 +284,13 @@ def verify_databases(
         for t in sides:
             t.start()
         # Catalog comparisons are quick; they run while the servers count.
-        report.differences += [Difference(*d) for d in vc.compare_indexes(source, target, common)]
-        report.differences += [Difference(*d) for d in vc.compare_constraints(source, target, common)]
+        for table, kind, detail, failure in vc.compare_indexes(
+            source, target, common, names_matter=not data_only
+        ) + vc.compare_constraints(source, target, common, names_matter=not data_only):
+            if failure:
+                report.differences.append(Difference(table, kind, detail))
+            else:
+                report.notes.append(f"{table}: {detail}")
         for t in sides:
             t.join()
         if errors:

@@ -1,13 +1,16 @@
 """Catalog-side checks for ``verify``: orphans, sequences, indexes and constraints.
 
 Each ``*_queries`` function returns ``(table, label, sql)`` triples to run on
-the target's snapshot workers; each ``compare_*`` returns differences as
-``(table, kind, detail)`` triples.
+the target's snapshot workers; each ``compare_*`` returns findings as
+``(table, kind, detail, failure)``: indexes and constraints are matched by
+definition (table, columns, predicate, uniqueness), so a name is only a
+difference where the copy made the schema too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 
 import psycopg
 
@@ -79,42 +82,87 @@ WHERE con.conrelid <> 0 AND con.conrelid::regclass::text = ANY(%s) AND con.conty
 """
 
 
+# An index definition without its name: ``CREATE UNIQUE INDEX x ON public.t USING btree (a) WHERE ...``
+# -> ``CREATE UNIQUE INDEX ON public.t USING btree (a) WHERE ...`` (table, method, columns, predicate, uniqueness).
+_INDEX_NAME = re.compile(r'^(CREATE (?:UNIQUE )?INDEX )(?:"(?:[^"]|"")+"|\S+) ON ')
+
+
+def index_shape(definition: str) -> str:
+    return _INDEX_NAME.sub(r"\1ON ", definition, count=1)
+
+
+Finding = tuple[str, str, str, bool]  # (table, kind, detail, failure?)
+
+
 def _fetch(conn: psycopg.Connection, sql: str, tables: Iterable[str]) -> dict[tuple[str, str], tuple[str, bool]]:
     return {(r[0], r[1]): (r[2], r[3]) for r in conn.execute(sql, [list(tables)]).fetchall()}
 
 
-def compare_indexes(
-    source: psycopg.Connection, target: psycopg.Connection, tables: list[str]
-) -> list[tuple[str, str, str]]:
-    src, tgt = _fetch(source, _INDEXES, tables), _fetch(target, _INDEXES, tables)
-    out = []
-    for (table, name), (definition, _) in sorted(src.items()):
-        if (table, name) not in tgt:
-            out.append((table, "index", f"index {name} is missing on the target"))
-            continue
-        tdef, valid = tgt[(table, name)]
-        if tdef != definition:
-            out.append((table, "index", f"index {name} differs: {tdef} (source: {definition})"))
-        if not valid:
-            out.append((table, "index", f"index {name} is INVALID on the target"))
-    for (table, name), (_, valid) in sorted(tgt.items()):
-        if (table, name) not in src and not valid:
-            out.append((table, "index", f"index {name} (only on the target) is INVALID"))
+def _by_shape(
+    found: dict[tuple[str, str], tuple[str, bool]], shape: Callable[[str], str]
+) -> dict[tuple[str, str], list[tuple[str, bool]]]:
+    """(table, definition without the name) -> [(name, valid)], names sorted."""
+    out: dict[tuple[str, str], list[tuple[str, bool]]] = {}
+    for (table, name), (definition, valid) in sorted(found.items()):
+        out.setdefault((table, shape(definition)), []).append((name, valid))
     return out
+
+
+def _compare(
+    what: str,
+    src: dict[tuple[str, str], tuple[str, bool]],
+    tgt: dict[tuple[str, str], tuple[str, bool]],
+    shape: Callable[[str], str],
+    *,
+    names_matter: bool,
+    invalid: str,
+) -> list[Finding]:
+    """Match by definition (table + definition without the name); names only matter when ``names_matter``.
+
+    A source object with no target object of the same definition fails; one that
+    exists under another name is a failure only when names matter (a full copy),
+    else information (a data-only copy into a schema made by migrations). A matched
+    target object that is not valid fails; target-only objects are information,
+    or a failure when they are not valid (they would block or slow the app).
+    """
+    s_shapes, t_shapes = _by_shape(src, shape), _by_shape(tgt, shape)
+    out: list[Finding] = []
+    for (table, definition), names in sorted(s_shapes.items()):
+        matched = t_shapes.get((table, definition), [])
+        for i, (name, validated) in enumerate(names):
+            if i >= len(matched):
+                same_name = tgt.get((table, name))
+                extra = f" (the target's {what} {name} is: {same_name[0]})" if same_name else ""
+                out.append((table, what, f"{what} {name} is missing on the target: {src[(table, name)][0]}{extra}", True))
+                continue
+            tname, tvalid = matched[i]
+            if tname != name:
+                out.append((table, what, f"{what} {name} is named {tname} on the target (same definition)", names_matter))
+            if validated and not tvalid:
+                out.append((table, what, f"{what} {tname} is {invalid} on the target", True))
+    for (table, definition), names in sorted(t_shapes.items()):
+        for name, valid in names[len(s_shapes.get((table, definition), [])) :]:
+            if not valid:
+                out.append((table, what, f"{what} {name} (only on the target) is {invalid}", True))
+            else:
+                out.append((table, what, f"{what} {name} exists only on the target: {definition}", False))
+    return out
+
+
+def compare_indexes(
+    source: psycopg.Connection, target: psycopg.Connection, tables: list[str], *, names_matter: bool = True
+) -> list[Finding]:
+    src, tgt = _fetch(source, _INDEXES, tables), _fetch(target, _INDEXES, tables)
+    return _compare("index", src, tgt, index_shape, names_matter=names_matter, invalid="INVALID")
 
 
 def compare_constraints(
-    source: psycopg.Connection, target: psycopg.Connection, tables: list[str]
-) -> list[tuple[str, str, str]]:
+    source: psycopg.Connection, target: psycopg.Connection, tables: list[str], *, names_matter: bool = True
+) -> list[Finding]:
     src, tgt = _fetch(source, _CONSTRAINTS, tables), _fetch(target, _CONSTRAINTS, tables)
-    out = []
-    for (table, name), (definition, validated) in sorted(src.items()):
-        if (table, name) not in tgt:
-            out.append((table, "constraint", f"constraint {name} is missing on the target"))
-            continue
-        tdef, tvalid = tgt[(table, name)]
-        if tdef != definition:
-            out.append((table, "constraint", f"constraint {name} differs: {tdef} (source: {definition})"))
-        if validated and not tvalid:
-            out.append((table, "constraint", f"constraint {name} is NOT VALID on the target"))
-    return out
+    # NOT VALID is a state of the same definition (reported as such), not another definition.
+    return _compare("constraint", src, tgt, _constraint_shape, names_matter=names_matter, invalid="NOT VALID")
+
+
+def _constraint_shape(definition: str) -> str:
+    return definition.removesuffix(" NOT VALID")

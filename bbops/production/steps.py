@@ -104,12 +104,22 @@ def _verify(ctx: StepContext, p: PendingStep) -> str:
     from bbops.copy.verify import verify_databases
 
     step = p.step
-    report = verify_databases(_source(step), ctx.url(ctx.branch_of(step)), checksums=bool(step.get("checksums", True)))
+    report = verify_databases(
+        _source(step),
+        ctx.url(ctx.branch_of(step)),
+        checksums=bool(step.get("checksums", True)),
+        tables=tuple(step.get("tables") or ()),
+        data_only=bool(step.get("data_only", False)),
+    )
     if not report.ok:
-        found = [f"{d.table}: {d.kind}: {d.detail}" for d in report.differences]
+        found = [f"{d.category}: {d.table}: {d.kind}: {d.detail}" for d in report.differences]
         more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
         raise MigrationError(f"verification found {len(found)} difference(s): {'; '.join(found[:5])}{more}")
-    return "source and branch match"
+    for note in report.notes:
+        ctx.log(f"verify note: {note}")
+    rows = sum(t.target_rows or 0 for t in report.tables)
+    info = f"; {len(report.notes)} note(s)" if report.notes else ""
+    return f"{len(report.tables)} table(s), {rows} row(s): data and schema match{info}"
 
 
 def _env(ctx: StepContext, p: PendingStep) -> str:
