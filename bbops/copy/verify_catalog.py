@@ -133,11 +133,15 @@ def _compare(
             if i >= len(matched):
                 same_name = tgt.get((table, name))
                 extra = f" (the target's {what} {name} is: {same_name[0]})" if same_name else ""
-                out.append((table, what, f"{what} {name} is missing on the target: {src[(table, name)][0]}{extra}", True))
+                out.append(
+                    (table, what, f"{what} {name} is missing on the target: {src[(table, name)][0]}{extra}", True)
+                )
                 continue
             tname, tvalid = matched[i]
             if tname != name:
-                out.append((table, what, f"{what} {name} is named {tname} on the target (same definition)", names_matter))
+                out.append(
+                    (table, what, f"{what} {name} is named {tname} on the target (same definition)", names_matter)
+                )
             if validated and not tvalid:
                 out.append((table, what, f"{what} {tname} is {invalid} on the target", True))
     for (table, definition), names in sorted(t_shapes.items()):

@@ -67,9 +67,7 @@ def test_an_index_or_key_missing_by_definition_fails(copied):
         conn.execute("ALTER TABLE cart DROP CONSTRAINT cart_user_id_product_id_unique")
         # Same name as the old index, but a different predicate: not the same index.
         conn.execute("DROP INDEX products_active_in_stock_idx")
-        conn.execute(
-            "CREATE INDEX idx_products_active_in_stock ON products (category_id, price) WHERE is_active"
-        )
+        conn.execute("CREATE INDEX idx_products_active_in_stock ON products (category_id, price) WHERE is_active")
     report = verify_databases(old, new, tables=("public.*",), data_only=True)
     details = [d.detail for d in report.of("schema")]
     assert report.of("data") == []
