@@ -33,6 +33,7 @@ COMMANDS = {
     "verify": "bbops.commands.copy",
     "rollback": "bbops.commands.production",
     "production": "bbops.commands.production",
+    "stream": "bbops.commands.stream",
 }
 
 

@@ -37,6 +37,11 @@ def pg_server_url() -> Iterator[str]:
     # pytest session starting meanwhile would delete this server's data directory.
     datadir = tempfile.mkdtemp(prefix="bbops-test-pg-")
     server = pgserver.get_server(datadir, cleanup_mode="stop")
+    # Follow mode (logical replication) needs wal_level = logical, which takes a restart.
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET wal_level = logical")
+    server.cleanup()
+    server = pgserver.get_server(datadir, cleanup_mode="stop")
     try:
         yield server.get_uri()
     finally:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from bbops.core import console, redact
-from bbops.errors import DifferencesFound
+from bbops.errors import DifferencesFound, UsageError
+
+if TYPE_CHECKING:
+    from bbops.copy.engine import CopyReport
 
 
 def _urls(f):
@@ -79,6 +84,13 @@ def _human_bytes(n: int) -> str:
     metavar="SIZE",
     help="Largest range of a table copied in one transaction (what a resume redoes at most).",
 )
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Keep streaming the source's changes after the copy (logical replication; needs wal_level = logical).",
+)
+@click.option("--stream", "stream", default="copy", show_default=True, help="Name of the follow-mode stream.")
+@click.option("--abort", is_flag=True, help="Drop the stream's replication slots, publications and subscriptions.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def copy(
     source_url: str,
@@ -90,14 +102,41 @@ def copy(
     resume: bool,
     truncate: bool,
     chunk_size: str,
+    follow: bool,
+    stream: str,
+    abort: bool,
     fmt: str,
 ) -> None:
-    """Copy every row (and, unless --data-only, the schema) from --source to --target."""
+    """Copy every row (and, unless --data-only, the schema) from --source to --target.
+
+    With --follow the copy reads a replication slot's snapshot and the target then subscribes to the
+    source's changes; `bbops stream switch` hands writes over. --abort removes the stream.
+    """
     from bbops.copy.engine import copy_database
     from bbops.copy.progress import default_sink
 
     redact.register_url(source_url)
     redact.register_url(target_url)
+    if abort or follow:
+        from bbops.commands.stream import abort_stream, start_stream
+
+        if abort:
+            abort_stream(source_url, target_url, stream, fmt)
+        else:
+            if resume:
+                raise UsageError("--resume does not apply to --follow: an interrupted follow copy starts over itself")
+            start_stream(
+                source_url,
+                target_url,
+                stream,
+                tables=tables,
+                jobs=jobs,
+                data_only=data_only,
+                rebuild_indexes=rebuild_indexes,
+                truncate=truncate,
+                fmt=fmt,
+            )
+        return
     report = copy_database(
         source_url,
         target_url,
@@ -113,6 +152,10 @@ def copy(
     if fmt == "json":
         console.emit_json(report.as_dict())
         return
+    print_copy_report(report)
+
+
+def print_copy_report(report: CopyReport) -> None:
     console.table(
         ["table", "rows", "size", "chunks", "seconds"],
         [(t.table, f"{t.rows:,}", _human_bytes(t.bytes), t.chunks, f"{t.seconds:.1f}") for t in report.tables],

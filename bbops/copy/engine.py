@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import psycopg
+from psycopg import sql
 
 from bbops.copy import state as copy_state
 from bbops.copy.catalog import (
@@ -104,8 +105,13 @@ def copy_database(
     truncate: bool = False,
     progress: ProgressSink | None = None,
     chunk_bytes: int = CHUNK_BYTES,
+    snapshot: str | None = None,
 ) -> CopyReport:
-    """Copy ``source_url``'s rows (and, unless ``data_only``, its schema) into ``target_url``."""
+    """Copy ``source_url``'s rows (and, unless ``data_only``, its schema) into ``target_url``.
+
+    ``snapshot``: read the source as of this exported snapshot (a replication slot's, in follow mode)
+    instead of exporting one; the caller keeps it alive for the whole copy.
+    """
     _check_options(jobs, data_only, rebuild_indexes, resume, truncate)
     progress = progress or NullProgress()
     started = time.monotonic()
@@ -116,9 +122,13 @@ def copy_database(
     try:
         source.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         source.read_only = True
+        if snapshot:
+            # Must be the transaction's first statement.
+            source.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
         prepare_session(source)
-        # Every worker imports this snapshot: all tables are read as of one instant.
-        snapshot = source.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        if not snapshot:
+            # Every worker imports this snapshot: all tables are read as of one instant.
+            snapshot = source.execute("SELECT pg_export_snapshot()").fetchone()[0]
         prepare_session(target)
         major = server_major(source)
         source_tables = list_tables(source, include_partitioned=True)
