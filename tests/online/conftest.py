@@ -30,13 +30,16 @@ def drop_replication(url: str) -> None:
             conn.execute(f'ALTER SUBSCRIPTION "{name}" DISABLE')
             conn.execute(f'ALTER SUBSCRIPTION "{name}" SET (slot_name = NONE)')
             conn.execute(f'DROP SUBSCRIPTION "{name}"')
-        for (name, pid) in conn.execute(
+        for name, pid in conn.execute(
             "SELECT slot_name, active_pid FROM pg_replication_slots WHERE database = current_database()"
         ).fetchall():
             if pid:
                 conn.execute("SELECT pg_terminate_backend(%s)", [pid])
-            conn.execute("SELECT pg_drop_replication_slot(%s) WHERE EXISTS"
-                         " (SELECT 1 FROM pg_replication_slots WHERE slot_name = %s AND NOT active)", [name, name])
+            conn.execute(
+                "SELECT pg_drop_replication_slot(%s) WHERE EXISTS"
+                " (SELECT 1 FROM pg_replication_slots WHERE slot_name = %s AND NOT active)",
+                [name, name],
+            )
 
 
 @pytest.fixture
