@@ -6,10 +6,15 @@ from pathlib import Path
 
 import click
 
+from bbops.commands.options import plan_option
 from bbops.core import console, redact
 from bbops.drizzle.history import DRIZZLE_SCHEMA, DRIZZLE_TABLE
 from bbops.drizzle.runner import MigrateReport, migrate_status, migrate_up
 from bbops.errors import DifferencesFound
+from bbops.review import gate, reporters
+from bbops.review.finding import Severity, blocks_at
+
+_LEVELS = {"off": None, "warning": Severity.WARNING, "error": Severity.ERROR}
 
 
 def _common(f):
@@ -62,6 +67,15 @@ def migrate() -> None:
     metavar="SECONDS",
     help="How long to wait for another run's migration lock.",
 )
+@click.option(
+    "--lint",
+    "lint_level",
+    type=click.Choice(list(_LEVELS)),
+    default="off",
+    show_default=True,
+    help="Refuse to run when a pending migration has a lint finding at this level (unless ignored with a reason).",
+)
+@plan_option
 def up(
     database_url: str,
     folder: Path,
@@ -72,9 +86,13 @@ def up(
     dry_run: bool,
     allow_changed: bool,
     lock_timeout: float,
+    lint_level: str,
+    plan_path: Path | None,
 ) -> None:
     """Apply pending migrations, each in its own transaction (or none, when it needs that)."""
     redact.register_url(database_url)
+    level = _LEVELS[lint_level]
+    folder, ignores = gate.plan_settings(folder, plan_path) if level else (folder, ())
     report = migrate_up(
         database_url,
         folder,
@@ -85,6 +103,8 @@ def up(
         on_event=lambda text: console.say(text, stderr=True),
         migrations_schema=migrations_schema,
         migrations_table=migrations_table,
+        lint=level,
+        lint_ignores=ignores,
     )
     if fmt == "json":
         console.emit_json(report.as_dict())
@@ -140,6 +160,41 @@ def status(database_url: str, folder: Path, fmt: str, migrations_schema: str, mi
         )
     if result.drift:
         raise DifferencesFound(f"{len(result.changed)} changed and {len(result.unknown)} unknown applied migration(s)")
+
+
+@migrate.command("lint")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="drizzle-kit's `out` folder (default: the plan's preview.migrations, else ./drizzle).",
+)
+@plan_option
+@click.option("--format", "fmt", type=click.Choice(reporters.FORMATS), default="text", show_default=True)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "never"]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when an active finding is at this level or worse.",
+)
+@click.option("--database-url", metavar="URL", help="Lint only the migrations pending on this database.")
+@click.option("--rules", "list_rules", is_flag=True, help="Print the rules table (markdown) and exit.")
+def lint(
+    folder: Path | None, plan_path: Path | None, fmt: str, fail_on: str, database_url: str | None, list_rules: bool
+) -> None:
+    """Check migrations with the PostgreSQL parser for statements that lock live tables or break the deployment."""
+    if list_rules:
+        console.say(reporters.rules_table())
+        return
+    if database_url:
+        redact.register_url(database_url)
+    report = gate.lint_request(folder, plan_path, database_url)
+    console.say(reporters.render(report, fmt))
+    refused = blocks_at(list(report.findings), _LEVELS.get(fail_on))
+    if refused:
+        raise DifferencesFound(f"{len(refused)} lint finding(s) at --fail-on {fail_on}: {reporters.summary(report)}")
 
 
 COMMANDS = [migrate]

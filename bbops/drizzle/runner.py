@@ -10,7 +10,7 @@ SQL without touching anything.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,6 +32,9 @@ from bbops.drizzle.journal import Journal, Migration, read_journal
 from bbops.drizzle.report import MigrateReport, PlannedMigration
 from bbops.drizzle.statements import non_transactional_reason
 from bbops.errors import DifferencesFound, MigrationError, ProviderError
+from bbops.plan.model import LintIgnore
+from bbops.review.finding import Severity
+from bbops.review.gate import check_pending
 
 __all__ = ["MigrateReport", "MigrationStatus", "PlannedMigration", "lock_key", "migrate_status", "migrate_up"]
 
@@ -78,8 +81,13 @@ def migrate_up(
     on_event: Callable[[str], None] | None = None,
     migrations_schema: str = history.DRIZZLE_SCHEMA,
     migrations_table: str = history.DRIZZLE_TABLE,
+    lint: Severity | None = None,
+    lint_ignores: Sequence[LintIgnore] = (),
 ) -> MigrateReport:
-    """Apply pending migrations (up to and including ``to``); see the module doc for guarantees."""
+    """Apply pending migrations (up to and including ``to``); see the module doc for guarantees.
+
+    With ``lint``, pending migrations with an active lint finding at that level refuse to run.
+    """
     emit = on_event or (lambda _text: None)
     journal = read_journal(Path(folder))
     stop = journal.find(to) if to else None
@@ -96,6 +104,7 @@ def migrate_up(
             status = _status(conn, url, journal, target)
             _check_drift(status, allow_changed, warn)
             planned = _plan(conn, journal, status, stop, warn)
+            check_pending(journal, [p.tag for p in planned], lint, lint_ignores)
             return MigrateReport(
                 status.database,
                 str(folder),
@@ -115,6 +124,7 @@ def migrate_up(
             status = _status(conn, url, journal, target)
             _check_drift(status, allow_changed, warn)
             planned = _plan(conn, journal, status, stop, warn)
+            check_pending(journal, [p.tag for p in planned], lint, lint_ignores)
             applied, repaired = _apply(conn, journal, planned, target, emit)
     return MigrateReport(
         status.database,

@@ -163,17 +163,31 @@ def annotate(
     title: str | None = None,
 ) -> bool:
     """Emit an ``::error``/``::warning``/``::notice`` annotation (only inside Actions)."""
-    if level not in ("error", "warning", "notice"):
-        raise ValueError(f"unknown annotation level {level!r}")
+    text = annotation_line(level, message, file=file, line=line, col=col, title=title)
     if not active():
         return False
+    _command(text)
+    return True
+
+
+def annotation_line(
+    level: str,
+    message: str,
+    *,
+    file: str | None = None,
+    line: int | None = None,
+    col: int | None = None,
+    title: str | None = None,
+) -> str:
+    """The ``::error file=...,line=...::message`` workflow command, escaped and scrubbed."""
+    if level not in ("error", "warning", "notice"):
+        raise ValueError(f"unknown annotation level {level!r}")
     props = []
     for key, val in (("file", file), ("line", line), ("col", col), ("title", title)):
         if val is not None and val != "":
             props.append(f"{key}={_escape_property(redact.scrub(str(val)))}")
     head = f"::{level} {','.join(props)}" if props else f"::{level}"
-    _command(f"{head}::{_escape_data(redact.scrub(message))}")
-    return True
+    return f"{head}::{_escape_data(redact.scrub(message))}"
 
 
 def error_annotation(

@@ -143,6 +143,15 @@ class ScrubRule:
 
 
 @dataclass(frozen=True)
+class LintIgnore:
+    """``preview.lint.ignore``: a migration lint rule silenced for one migration (or all), with why."""
+
+    rule: str
+    reason: str
+    migration: str | None = None  # a tag or tag prefix; None: every migration of the folder
+
+
+@dataclass(frozen=True)
 class Preview:
     parent: str
     branch_name: str = DEFAULT_BRANCH_TEMPLATE
@@ -150,6 +159,7 @@ class Preview:
     migrations: Path | None = None
     seed: tuple[Path, ...] = ()
     scrub: tuple[ScrubRule, ...] = ()
+    lint_ignores: tuple[LintIgnore, ...] = ()
 
     def branch_for(self, pr: int) -> str:
         return self.branch_name.replace("{pr}", str(pr))
@@ -261,6 +271,9 @@ def _preview(d: dict, base: Path) -> Preview:
         migrations=(base / d["migrations"]).resolve() if d.get("migrations") else None,
         seed=tuple((base / s).resolve() for s in d.get("seed", [])),
         scrub=tuple(ScrubRule(r["table"], r["column"], r["with"]) for r in d.get("scrub", [])),
+        lint_ignores=tuple(
+            LintIgnore(i["rule"], i["reason"], i.get("migration")) for i in d.get("lint", {}).get("ignore", [])
+        ),
     )
 
 

@@ -1,0 +1,2 @@
+-- bbops:no-transaction
+DROP DATABASE "old_shop"; -- expect: ban-drop-database

@@ -1,0 +1,4 @@
+CREATE TABLE IF NOT EXISTS "coupons" (
+	"id" bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY,
+	"code" text
+);

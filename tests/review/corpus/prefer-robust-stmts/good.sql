@@ -1,0 +1,6 @@
+-- bbops:no-transaction
+SET lock_timeout = '2s';
+SET statement_timeout = '30s';
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "orders_user_id_idx" ON "orders" ("user_id");
+--> statement-breakpoint
+DROP INDEX CONCURRENTLY IF EXISTS "orders_status_idx";
