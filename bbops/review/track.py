@@ -17,7 +17,7 @@ def track(node: Node, ctx: Context) -> None:
                 _remember_check(ctx, table, con, column=getattr(elt, "colname", None))
     elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
         ctx.created_tables.add(table_key(node.into.rel))
-    elif isinstance(node, ast.IndexStmt) and node.idxname:
+    elif isinstance(node, ast.IndexStmt) and node.idxname and node.relation is not None:
         ctx.created_indexes.add(f"{node.relation.schemaname or 'public'}.{node.idxname}")
     elif isinstance(node, ast.VariableSetStmt) and node.name in ("lock_timeout", "statement_timeout"):
         setattr(ctx, node.name, node.kind == VariableSetKind.VAR_SET_VALUE)
@@ -43,7 +43,9 @@ def _remember_check(ctx: Context, table: str, con: Node, column: str | None = No
     expr = con.raw_expr
     if not (isinstance(expr, ast.NullTest) and expr.nulltesttype == NullTestType.IS_NOT_NULL):
         return
-    if not isinstance(expr.arg, ast.ColumnRef) or not isinstance(expr.arg.fields[-1], ast.String):
+    fields = expr.arg.fields or () if isinstance(expr.arg, ast.ColumnRef) else ()
+    if not fields or not isinstance(fields[-1], ast.String) or not fields[-1].sval:
         return
-    name = con.conname or f"{table}.{expr.arg.fields[-1].sval}.check"
-    ctx.checks[(table, name)] = CheckConstraint(table, expr.arg.fields[-1].sval, not con.skip_validation)
+    column = fields[-1].sval
+    name = con.conname or f"{table}.{column}.check"
+    ctx.checks[(table, name)] = CheckConstraint(table, column, not con.skip_validation)

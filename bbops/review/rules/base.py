@@ -109,7 +109,7 @@ def column_defs(node: Node) -> Iterator[tuple[str, Node]]:
 def sql_name(node: Node) -> str:
     """A readable rendering of a small expression (a function name, a literal)."""
     if isinstance(node, ast.FuncCall):
-        return ".".join(n.sval for n in node.funcname) + "()"
+        return ".".join(n.sval for n in node.funcname or ()) + "()"
     if isinstance(node, ast.TypeCast):
         return sql_name(node.arg)
     return type(node).__name__

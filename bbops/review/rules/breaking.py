@@ -9,7 +9,7 @@ the change into expand (now) and contract (after the deploy).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pglast import ast
 from pglast.enums import AlterTableType, DropBehavior, ObjectType
@@ -20,7 +20,7 @@ from bbops.review.rules.base import Context, Hit, Node, Rule, alter_cmds, displa
 _BREAKING = "Breaking for the running deployment: the code deployed now still reads the old name. "
 
 
-def _rename(kind: ObjectType) -> object:
+def _rename(kind: ObjectType) -> Callable[[Node, Context], Iterator[Hit]]:
     def check(node: Node, ctx: Context) -> Iterator[Hit]:
         if isinstance(node, ast.RenameStmt) and node.renameType == kind and node.relation is not None:
             table = table_key(node.relation)
@@ -41,7 +41,7 @@ def _drop_column(node: Node, ctx: Context) -> Iterator[Hit]:
 
 def _drop_table(node: Node, ctx: Context) -> Iterator[Hit]:
     if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_TABLE:
-        for obj in node.objects:
+        for obj in node.objects or ():
             names = [p.sval for p in obj]
             key = ".".join(names) if len(names) > 1 else f"public.{names[0]}"
             if not ctx.is_new(key):
@@ -55,7 +55,7 @@ def _drop_database(node: Node, ctx: Context) -> Iterator[Hit]:
 
 def _truncate_cascade(node: Node, ctx: Context) -> Iterator[Hit]:
     if isinstance(node, ast.TruncateStmt) and node.behavior == DropBehavior.DROP_CASCADE:
-        yield Hit(f"TRUNCATE {', '.join(rv.relname for rv in node.relations)} CASCADE")
+        yield Hit(f"TRUNCATE {', '.join(rv.relname for rv in node.relations or ())} CASCADE")
 
 
 _SPLIT = (

@@ -44,7 +44,7 @@ def _volatility(expr: Node) -> tuple[str, str] | None:
     """("volatile"|"unknown", function) for the first function call in a default that may rewrite."""
     for node in _walk(expr):
         if isinstance(node, ast.FuncCall):
-            name = node.funcname[-1].sval.lower()
+            name = str((node.funcname or ())[-1].sval).lower()
             if name in VOLATILE:
                 return "volatile", name
             if name not in NOT_VOLATILE:

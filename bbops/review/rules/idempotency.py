@@ -25,7 +25,7 @@ def _robust(node: Node, ctx: Context) -> Iterator[Hit]:
         return
     if isinstance(node, ast.IndexStmt) and not node.if_not_exists:
         yield Hit(f"CREATE INDEX {node.idxname or ''} without IF NOT EXISTS")
-    elif isinstance(node, ast.CreateStmt) and not node.if_not_exists:
+    elif isinstance(node, ast.CreateStmt) and not node.if_not_exists and node.relation is not None:
         yield Hit(f"CREATE TABLE {node.relation.relname} without IF NOT EXISTS")
     elif isinstance(node, ast.DropStmt) and node.removeType in _DROPS and not node.missing_ok:
         yield Hit(f"{_DROPS[node.removeType]} without IF EXISTS")

@@ -20,7 +20,7 @@ def _index_creation(node: Node, ctx: Context) -> Iterator[Hit]:
 
 def _dropped_indexes(node: Node) -> list[str]:
     if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_INDEX:
-        return [".".join(p.sval for p in obj) for obj in node.objects]
+        return [".".join(p.sval for p in obj) for obj in node.objects or ()]
     return []
 
 

@@ -29,7 +29,7 @@ def blocking_target(node: Node, ctx: Context) -> str | None:
                 return table_key(rv)
     dropped = (ObjectType.OBJECT_TABLE, ObjectType.OBJECT_INDEX)
     if isinstance(node, ast.DropStmt) and not node.concurrent and node.removeType in dropped:
-        names = [".".join(p.sval for p in obj) for obj in node.objects]
+        names = [".".join(p.sval for p in obj) for obj in node.objects or ()]
         fresh = ctx.created_tables | ctx.created_indexes
         left = [n for n in names if (n if "." in n else f"public.{n}") not in fresh]
         return left[0] if left else None
