@@ -17,7 +17,9 @@ from tests.review.helpers import CORPUS, write_folder
 
 SETUP = (CORPUS / "setup.sql").read_text(encoding="utf-8")
 INDEX = 'CREATE INDEX "orders_user_id_idx" ON "orders" ("user_id");\n'
-DROP_IGNORED = '-- bbops:ignore ban-drop-column nothing reads note since v41\nALTER TABLE "orders" DROP COLUMN "note";\n'
+DROP_IGNORED = (
+    '-- bbops:ignore ban-drop-column nothing reads note since v41\nALTER TABLE "orders" DROP COLUMN "note";\n'
+)
 
 
 def run(*args: str) -> tuple[int, str, str]:
