@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bbops.commands.options import backend_option, format_option, plan_option
+from bbops.commands.options import backend_option, format_option, plan_option, transports
 from bbops.core import console
 from bbops.errors import BBopsError
 from bbops.github import comment as pr_comment
@@ -100,14 +100,23 @@ def preview_cmd(pr, repo, report, plan_output, schema_diff, closed, delete_, pla
     if dry_run:
         console.say(body)
         return
-    _done(comments.publish(target, pr_comment.PREVIEW_MARKER, body, delete=delete_ and (closed or target.closing)), fmt)
+    _done(
+        comments.publish(
+            target,
+            pr_comment.PREVIEW_MARKER,
+            body,
+            delete=delete_ and (closed or target.closing),
+            transports=transports(),
+        ),
+        fmt,
+    )
 
 
 def _schema(plan_path, backend, branch: str, parent: str) -> dict:
     """The schema diff, or a note saying why there is none: a comment is still worth posting."""
     close = None
     try:
-        connection_for, close = comments.backend_connections(plan_path, backend)
+        connection_for, close = comments.backend_connections(plan_path, backend, transports())
         return {"schema_changes": comments.schema_changes(connection_for, branch, parent)}
     except (BBopsError, ImportError) as exc:
         reason = comments.describe_failure(exc)
@@ -138,7 +147,7 @@ def plan_cmd(pr, repo, plan_output, changes, dry_run, fmt) -> None:
     if dry_run:
         console.say(body)
         return
-    _done(comments.publish(target, pr_comment.PLAN_MARKER, body), fmt)
+    _done(comments.publish(target, pr_comment.PLAN_MARKER, body, transports=transports()), fmt)
 
 
 COMMANDS = [comment_group]

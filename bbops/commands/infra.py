@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bbops.commands.options import backend_option, plan_option
+from bbops.commands.options import backend_option, plan_option, transports
 from bbops.commands.production import after_rollback_option, run_production_steps
 from bbops.core import console
 from bbops.errors import DifferencesFound, UsageError
@@ -40,7 +40,7 @@ def _render(actions, fmt: str) -> None:
 @backend_option
 def plan_cmd(check: bool, fmt: str, plan_path: Path | None, backend: str) -> None:
     """Show what apply would change so the infrastructure matches the plan."""
-    with plan_and_backend(plan_path, backend) as (plan, be):
+    with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         actions = infra.plan_infra(be, plan)
     _render(actions, fmt)
     pending = [a for a in actions if a.pending]
@@ -64,7 +64,7 @@ def apply_cmd(
     auto_approve: bool, dry_run: bool, steps: bool, after_rollback: bool, plan_path: Path | None, backend: str
 ) -> None:
     """Make the infrastructure match the plan, then run the pending production steps."""
-    with plan_and_backend(plan_path, backend) as (plan, be):
+    with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         actions = infra.plan_infra(be, plan)
         console.say(infra_render.text(actions))
         if steps:  # env vars a pending production step sets (the cutover) are left to that step

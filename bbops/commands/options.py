@@ -6,6 +6,14 @@ from pathlib import Path
 
 import click
 
+from bbops.core.http import NETWORK, Transports
+
+
+def transports() -> Transports:
+    """The HTTP seam handed to the CLI as click's context object (tests: the fakes), else the network."""
+    return click.get_current_context().find_object(Transports) or NETWORK
+
+
 format_option = click.option(
     "--format",
     "fmt",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import click
 
 from bbops import preview
-from bbops.commands.options import backend_option, format_option, plan_option
+from bbops.commands.options import backend_option, format_option, plan_option, transports
 from bbops.core import console
 from bbops.errors import UsageError
 from bbops.github import runner as gha
@@ -83,7 +83,7 @@ def preview_group() -> None:
 def create_cmd(pr, git_branch, parent, export_env, plan_path, backend, fmt) -> None:
     """Create or refresh the PR's preview: branch, migrations, seed, scrub, env vars."""
     request = _pull_request(pr, git_branch)
-    with plan_and_backend(plan_path, backend) as (plan, be):
+    with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         report = preview.create(be, plan, request, parent=parent, log=_log(fmt))
         if export_env:
             assert plan.neon is not None
@@ -115,7 +115,7 @@ def create_cmd(pr, git_branch, parent, export_env, plan_path, backend, fmt) -> N
 def delete_cmd(pr, git_branch, plan_path, backend, fmt) -> None:
     """Delete the PR's preview branch and its branch-scoped env vars (gone already is fine)."""
     request = _pull_request(pr, git_branch)
-    with plan_and_backend(plan_path, backend) as (plan, be):
+    with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         report = preview.delete(be, plan, request.number, git_branch=request.git_branch)
     if fmt == "json":
         console.emit_json(report.as_dict())
@@ -150,7 +150,7 @@ def _size(n: int | None) -> str:
 @format_option
 def list_cmd(plan_path, backend, fmt) -> None:
     """Every preview with its PR, git branch, age, expiry and size."""
-    with plan_and_backend(plan_path, backend) as (plan, be):
+    with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         branches = preview.list_previews(be, plan)
     now = datetime.now(UTC)
     if fmt == "json":
@@ -195,7 +195,7 @@ def list_cmd(plan_path, backend, fmt) -> None:
 @format_option
 def gc_cmd(dry_run, plan_path, backend, fmt) -> None:
     """Delete expired previews and orphans (a branch without env vars, env vars without a branch)."""
-    with plan_and_backend(plan_path, backend) as (plan, be):
+    with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         report = preview.gc(be, plan, dry_run=dry_run)
     if fmt == "json":
         console.emit_json(report.as_dict())
@@ -219,7 +219,7 @@ def gc_cmd(dry_run, plan_path, backend, fmt) -> None:
 @format_option
 def reset_cmd(pr, plan_path, backend, fmt) -> None:
     """Put the preview back to its parent's current state, then migrate, seed and scrub again."""
-    with plan_and_backend(plan_path, backend) as (plan, be):
+    with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         report = preview.reset(be, plan, pr, log=_log(fmt))
     if fmt == "json":
         console.emit_json(report.as_dict())

@@ -13,11 +13,12 @@ import sys
 
 import click
 
-from bbops.commands.options import backend_option, format_option, plan_option
+from bbops.commands.options import backend_option, format_option, plan_option, transports
 from bbops.core import console
 from bbops.errors import UsageError
 from bbops.github import runner as gha
 from bbops.plan.model import Plan
+from bbops.production.health import HealthChecker
 from bbops.production.history import History
 from bbops.production.pending import Recorded, plan_run
 from bbops.production.rollback import PARTS, RollbackFailed, RollbackReport, rollback
@@ -50,12 +51,21 @@ def _print_run(report: RunReport, fmt: str = "text") -> None:
 
 
 def run_production_steps(
-    backend: Backend, plan: Plan, *, dry_run: bool, auto_approve: bool, after_rollback: bool, fmt: str = "text"
+    backend: Backend,
+    plan: Plan,
+    *,
+    dry_run: bool,
+    auto_approve: bool,
+    after_rollback: bool,
+    fmt: str = "text",
 ) -> RunReport:
     """The production half of `bbops apply`: show what would run, confirm, run."""
     if plan.production is None or not plan.production.steps:
         return RunReport(branch="main", dry_run=dry_run)
-    preview = apply_production(backend, plan, dry_run=True, after_rollback=after_rollback, log=_log, summary=dry_run)
+    health = HealthChecker(transports().health)
+    preview = apply_production(
+        backend, plan, dry_run=True, after_rollback=after_rollback, log=_log, summary=dry_run, health=health
+    )
     if dry_run or not preview.steps:
         _print_run(preview, fmt)
         return preview
@@ -65,7 +75,7 @@ def run_production_steps(
         _print_run(preview)
         if not click.confirm(f"Run {len(preview.steps)} production step(s)?", default=False):
             raise UsageError("not applied")
-    report = apply_production(backend, plan, after_rollback=after_rollback, log=_log)
+    report = apply_production(backend, plan, after_rollback=after_rollback, log=_log, health=health)
     _print_run(report, fmt)
     return report
 
@@ -84,7 +94,7 @@ def production_group() -> None:
 @format_option
 def production_apply_cmd(auto_approve, dry_run, after_rollback, plan_path, backend, fmt) -> None:
     """Run the pending production steps once each, in order (no infrastructure changes)."""
-    with plan_and_backend(plan_path, backend) as (plan, be):
+    with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         run_production_steps(
             be, plan, dry_run=dry_run, auto_approve=auto_approve, after_rollback=after_rollback, fmt=fmt
         )
@@ -96,7 +106,7 @@ def production_apply_cmd(auto_approve, dry_run, after_rollback, plan_path, backe
 @format_option
 def production_status_cmd(plan_path, backend, fmt) -> None:
     """Each step's state in the production history: applied, failed, pending, or changed since applied."""
-    with plan_and_backend(plan_path, backend) as (plan, be):
+    with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         if plan.production is None or plan.neon is None:
             raise UsageError(f"{plan.file.name} has no production steps")
         url = app_connection(be, plan, plan.production.branch).url
@@ -160,10 +170,16 @@ def _print_rollback(report: RollbackReport, fmt: str) -> None:
 def rollback_cmd(to, data, env, deployment, dry_run, plan_path, backend, fmt) -> None:
     """Put production back to a restore point: data, env vars, deployment (no part flag: all), then health check."""
     chosen = tuple(n for n, on in zip(PARTS, (data, env, deployment), strict=True) if on) or PARTS
-    with plan_and_backend(plan_path, backend) as (plan, be):
+    with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         try:
             report = rollback(
-                be, plan, to, parts=chosen, dry_run=dry_run, log=_log if fmt == "text" else lambda _: None
+                be,
+                plan,
+                to,
+                parts=chosen,
+                dry_run=dry_run,
+                log=_log if fmt == "text" else lambda _: None,
+                health=HealthChecker(transports().health),
             )
         except RollbackFailed as exc:
             _print_rollback(exc.report, fmt)

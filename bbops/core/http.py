@@ -43,6 +43,26 @@ GATEWAY_STATUSES = frozenset({502, 504})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+@dataclass(frozen=True)
+class Transports:
+    """Where each service's HTTP goes (None: the network), and the sleep between retries.
+
+    The one seam for tests and embedding, always passed explicitly: a library
+    caller hands it to ``open_backend``/``GitHub.from_env``/``HealthChecker``;
+    the CLI takes it from click's context object
+    (``CliRunner().invoke(main, args, obj=Transports(...))``).
+    """
+
+    neon: httpx.BaseTransport | None = None
+    vercel: httpx.BaseTransport | None = None
+    github: httpx.BaseTransport | None = None
+    health: httpx.BaseTransport | None = None
+    sleep: Callable[[float], None] | None = None
+
+
+NETWORK = Transports()
+
+
 class RequestUncertain(ProviderError):
     """A non-idempotent request may or may not have reached the server.
 

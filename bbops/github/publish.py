@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bbops.core import redact
+from bbops.core.http import NETWORK, Transports
 from bbops.errors import BBopsError, UsageError
 from bbops.github import runner as gha
 from bbops.github.event import PullRequestContext
@@ -95,7 +96,9 @@ def preview_branch_name(plan_path: Path | None, pr: int) -> str | None:
     return plan.preview.branch_for(pr) if plan.preview else None
 
 
-def backend_connections(plan_path: Path | None, backend: str) -> tuple[ConnectionFor, Callable[[], None]]:
+def backend_connections(
+    plan_path: Path | None, backend: str, transports: Transports = NETWORK
+) -> tuple[ConnectionFor, Callable[[], None]]:
     """A ``connection_for`` over the plan's backend (direct connections), and its closer."""
     from bbops.plan import default_plan_path, load_plan
     from bbops.providers.select import open_backend
@@ -103,7 +106,7 @@ def backend_connections(plan_path: Path | None, backend: str) -> tuple[Connectio
     plan = load_plan(plan_path or default_plan_path())
     if plan.neon is None:
         raise UsageError("the plan has no neon section: no branches to compare")
-    be = open_backend(backend, plan)
+    be = open_backend(backend, plan, transports)
     neon = plan.neon
 
     def connection_for(name: str) -> str:
@@ -121,9 +124,13 @@ def publish(
     *,
     github: GitHub | None = None,
     delete: bool = False,
+    transports: Transports = NETWORK,
 ) -> dict[str, Any]:
-    """Upsert (or delete) the marked comment and mirror the body to the job summary and outputs."""
-    client = github or GitHub.from_env()
+    """Upsert (or delete) the marked comment and mirror the body to the job summary and outputs.
+
+    Without ``github``, a client from the environment is made (HTTP via ``transports.github``).
+    """
+    client = github or GitHub.from_env(transport=transports.github, sleep=transports.sleep)
     try:
         if delete:
             removed = client.delete_marked(target.repo, target.pr, marker)

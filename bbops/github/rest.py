@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -29,22 +28,6 @@ DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_RETRY = RetryPolicy(attempts=4)
 API_VERSION = "2022-11-28"
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-
-
-# The seam for tests and embedding (like ``providers.cloud.use_transports``): every
-# client made by ``GitHub.from_env`` inside ``use_transport`` talks to this transport.
-_wired: dict[str, object] = {}
-
-
-@contextmanager
-def use_transport(transport: httpx.BaseTransport, *, sleep: Callable[[float], None] | None = None) -> Iterator[None]:
-    global _wired
-    previous = _wired
-    _wired = {"transport": transport, **({"sleep": sleep} if sleep else {})}
-    try:
-        yield
-    finally:
-        _wired = previous
 
 
 @dataclass(frozen=True)
@@ -98,10 +81,17 @@ class GitHub:
         )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs) -> GitHub:
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> GitHub:
+        """A client with ``GITHUB_TOKEN`` (or ``GH_TOKEN``) and ``GITHUB_API_URL``; HTTP via ``transport``."""
         env = os.environ if environ is None else environ
         token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN") or ""
-        return cls(token, api_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL, **{**_wired, **kwargs})
+        return cls(token, api_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL, transport=transport, sleep=sleep)
 
     def close(self) -> None:
         self._api.close()

@@ -24,7 +24,7 @@ from bbops.infra.diff import (
     diff,
 )
 from bbops.plan.model import Plan, resolve_ref
-from bbops.providers.base import Backend, EnvVar, InfraProvider, fingerprint
+from bbops.providers.base import Backend, EnvVar, InfraProvider
 from bbops.providers.select import app_connection
 
 Log = Callable[[str], None]
@@ -79,32 +79,19 @@ def desired_state(plan: Plan) -> Desired:
 
 
 def _read_env(backend: Backend, targets: set[str]) -> tuple[ObservedEnv, ...]:
-    provider = backend.env
-    fingerprint_of = getattr(provider, "fingerprint_of", None)
-    # Vercel returns values only when asked to decrypt; the local store always has them.
-    found = provider.list_env(decrypt=True) if fingerprint_of else provider.list_env()  # type: ignore[call-arg]
     observed = []
-    for var in found:
+    for var in backend.env.list_env():
         if var.git_branch is not None:
             continue  # branch-scoped vars belong to previews
-        readable = not (fingerprint_of and var.type == "sensitive")
         for target in set(var.targets) & targets:
-            observed.append(
-                ObservedEnv(
-                    target,
-                    var.key,
-                    var.type,
-                    var.id,
-                    var.value if readable else None,
-                    fingerprint_of(var) if fingerprint_of else None,
-                )
-            )
+            # An opaque value (None) is compared by the fingerprint bbops stored beside it.
+            observed.append(ObservedEnv(target, var.key, var.type, var.id, var.value, var.fingerprint))
     return tuple(observed)
 
 
 def observe(backend: Backend, plan: Plan, desired: Desired) -> Observed:
     assert plan.neon is not None
-    infra = backend.branches if isinstance(backend.branches, InfraProvider) else None
+    infra = backend.infra
     branches = {b.name: b for b in backend.branches.list_branches()}
     connections = {}
     for want in desired.env:
@@ -122,9 +109,7 @@ def observe(backend: Backend, plan: Plan, desired: Desired) -> Observed:
 
 def plan_infra(backend: Backend, plan: Plan) -> list[Action]:
     desired = desired_state(plan)
-    # Values a provider never returns are compared through the fingerprint bbops stored.
-    compare = fingerprint if hasattr(backend.env, "fingerprint_of") else None
-    return diff(desired, observe(backend, plan, desired), fingerprint=compare)
+    return diff(desired, observe(backend, plan, desired))
 
 
 @dataclass
@@ -159,9 +144,9 @@ def apply_actions(backend: Backend, plan: Plan, actions: Sequence[Action], *, lo
 
 
 def _infra(backend: Backend) -> InfraProvider:
-    if not isinstance(backend.branches, InfraProvider):
+    if backend.infra is None:
         raise ProviderError(f"the {backend.name} backend has no project settings or endpoints to change")
-    return backend.branches
+    return backend.infra
 
 
 def _run(backend: Backend, action: Action) -> None:
@@ -172,17 +157,15 @@ def _run(backend: Backend, action: Action) -> None:
         if backend.branches.get_branch(data["name"]) is not None:
             return  # made meanwhile (a rerun, or someone else): nothing to do
         if data["parent"] is None:
-            create_root = getattr(backend.branches, "create_root", None)
-            if create_root is None:
+            if backend.roots is None:
                 raise ProviderError(f"the {backend.name} backend cannot create root branch {data['name']!r}")
-            create_root(data["name"], protected=data["protected"], default=data["default"])
+            backend.roots.create_root(data["name"], protected=data["protected"], default=data["default"])
         else:
             backend.branches.create_branch(data["name"], parent=data["parent"], protected=data["protected"])
     elif action.area == "branch":
-        set_protected = getattr(backend.branches, "set_protected", None)
-        if set_protected is None:
+        if backend.protection is None:
             raise ProviderError(f"the {backend.name} backend cannot change branch protection")
-        set_protected(data["name"], data["protected"])
+        backend.protection.set_protected(data["name"], data["protected"])
     elif action.area == "replica" and action.op == "create":
         _infra(backend).create_endpoint(
             data["branch"], type="read_only", autoscaling_min_cu=data["min_cu"], autoscaling_max_cu=data["max_cu"]

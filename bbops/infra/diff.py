@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bbops.providers.base import Branch, Endpoint, ProjectSettings
+from bbops.providers.base import Branch, Endpoint, ProjectSettings, stored_value_matches
 
 Op = Literal["create", "update", "delete", "no-op"]
 MASK = "***"
@@ -123,10 +123,10 @@ class Observed:
     connections: Mapping[tuple[str, bool], str] = field(default_factory=dict, repr=False)
 
 
-def diff(desired: Desired, observed: Observed, *, fingerprint=None) -> list[Action]:
+def diff(desired: Desired, observed: Observed) -> list[Action]:
     """Every action that makes ``observed`` match ``desired``, in dependency order."""
     actions = _settings(desired, observed) + _branches(desired, observed) + _replicas(desired, observed)
-    actions += _env(desired, observed, fingerprint)
+    actions += _env(desired, observed)
     return sorted(actions, key=lambda a: (a.op == "delete", a.rank))
 
 
@@ -276,7 +276,7 @@ def _replicas(desired: Desired, observed: Observed) -> list[Action]:
     return actions
 
 
-def _env(desired: Desired, observed: Observed, fingerprint) -> list[Action]:
+def _env(desired: Desired, observed: Observed) -> list[Action]:
     actions = []
     for want in desired.env:
         address = f"vercel.env.{want.target}.{want.key}"
@@ -294,7 +294,7 @@ def _env(desired: Desired, observed: Observed, fingerprint) -> list[Action]:
         changes = []
         if current.type != want.type:
             changes.append(Change("type", current.type, want.type))
-        if not _value_matches(want, current, observed, fingerprint):
+        if not _value_matches(want, current, observed):
             changes.append(Change("value", MASK if current.type != "plain" else current.value, want.source()))
         actions.append(
             Action(
@@ -315,11 +315,9 @@ def _wanted_value(want: DesiredEnv, observed: Observed) -> str | None:
     return observed.connections.get((want.branch, want.pooled))
 
 
-def _value_matches(want: DesiredEnv, have: ObservedEnv, observed: Observed, fingerprint) -> bool:
+def _value_matches(want: DesiredEnv, have: ObservedEnv, observed: Observed) -> bool:
     value = _wanted_value(want, observed)
     if value is None:
         return False  # the branch does not exist yet: its connection string will be new
-    if have.value is not None:
-        return have.value == value
-    # Unreadable (sensitive): trust only the fingerprint bbops stored when it wrote the value.
-    return fingerprint is not None and have.fingerprint == fingerprint(value)
+    # Unreadable (sensitive): only the fingerprint bbops stored when it wrote the value decides.
+    return stored_value_matches(have.value, have.fingerprint, value)

@@ -43,7 +43,7 @@ def hand_out_env(
     changed = [
         v
         for v in wanted
-        if (c := current.get(v.scope())) is None or c.type != v.type or not env_value_matches(backend.env, c, v.value)
+        if (c := current.get(v.scope())) is None or c.type != v.type or not env_value_matches(c, v.value_to_write())
     ]
     if changed:
         backend.env.upsert_env(changed)

@@ -23,7 +23,7 @@ from bbops.preview.env import hand_out_env
 from bbops.preview.request import PullRequest, check_git_branch, check_pr
 from bbops.preview.seed import run_seeds
 from bbops.providers.base import Backend
-from bbops.providers.select import app_connection
+from bbops.providers.select import app_connection, lock_url
 
 LOCK_TIMEOUT = 120.0
 
@@ -64,20 +64,12 @@ def _expiry(policy: Preview, now: datetime) -> datetime:
 @contextmanager
 def preview_lock(backend: Backend, plan: Plan, name: str) -> Iterator[None]:
     """An advisory lock for one preview, on a database that is never a template source."""
-    url = lock_url(backend, plan)
+    assert plan.neon is not None
+    # On Neon, the default branch's direct endpoint is shared by every run and never copied from.
+    url = lock_url(backend, plan, plan.neon.default_branch.name)
     with pg.connection(url, autocommit=True) as conn:
         with advisory_lock(conn, f"bbops preview {name}", timeout=LOCK_TIMEOUT, purpose=f"preview {name}"):
             yield
-
-
-def lock_url(backend: Backend, plan: Plan) -> str:
-    # The local backend has a maintenance database for this; on Neon, the default
-    # branch's direct endpoint is shared by every run and never copied from.
-    admin = getattr(backend.branches, "admin_url", None)
-    if admin:
-        return admin() if callable(admin) else admin
-    assert plan.neon is not None
-    return app_connection(backend, plan, plan.neon.default_branch.name).url
 
 
 def ensure_long_lived(backend: Backend, plan: Plan, log: Callable[[str], None] = lambda _: None) -> list[str]:
@@ -92,12 +84,11 @@ def ensure_long_lived(backend: Backend, plan: Plan, log: Callable[[str], None] =
         if backend.branches.get_branch(spec.name):
             continue
         if spec.parent is None:
-            create_root = getattr(backend.branches, "create_root", None)
-            if create_root is None:
+            if backend.roots is None:
                 raise UsageError(
                     f"branch {spec.name} does not exist; run `bbops apply` to create the project's branches"
                 )
-            create_root(spec.name, protected=spec.protected)
+            backend.roots.create_root(spec.name, protected=spec.protected)
             _prepare_root(backend, plan, spec.name, log)
         else:
             backend.branches.create_branch(spec.name, parent=spec.parent, protected=spec.protected)

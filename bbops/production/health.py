@@ -1,8 +1,8 @@
 """The HTTP health check: GET a URL until it answers as expected, within a time budget.
 
 Used by the ``check`` step and after a rollback. The transport is injectable
-(``httpx.MockTransport`` in tests, also through ``use_transport`` for a
-whole CLI run) and so are the clock and the sleep, so a
+(``httpx.MockTransport`` in tests; a CLI run passes ``Transports.health``)
+and so are the clock and the sleep, so a
 180-second budget is tested without waiting. The URL may be a ``${NAME}``
 reference; it is resolved at the moment of use, and only its redacted form is
 ever reported (health URLs sometimes carry a token).
@@ -11,9 +11,8 @@ ever reported (health URLs sometimes carry a token).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -34,27 +33,9 @@ class HealthResult:
     seconds: float
 
 
-_default_transport: httpx.BaseTransport | None = None
-
-
-@contextmanager
-def use_transport(transport: httpx.BaseTransport | None) -> Iterator[None]:
-    """Every ``HealthChecker`` made inside (also by a CLI command) uses ``transport``: the seam for tests."""
-    global _default_transport
-    previous, _default_transport = _default_transport, transport
-    try:
-        yield
-    finally:
-        _default_transport = previous
-
-
-def _transport() -> httpx.BaseTransport | None:
-    return _default_transport
-
-
 @dataclass
 class HealthChecker:
-    transport: httpx.BaseTransport | None = field(default_factory=_transport)
+    transport: httpx.BaseTransport | None = None  # None: the network
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     request_timeout: float = 10.0

@@ -14,7 +14,7 @@ import re
 from datetime import UTC, datetime
 
 from bbops.errors import UsageError
-from bbops.providers.base import Backend, Branch, RestorePoints, TimestampRestore
+from bbops.providers.base import Backend, Branch, RestorePoints
 
 PREFIX = "bbops-rp-"
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
@@ -34,9 +34,9 @@ def preserve_name(branch: str, now: datetime | None = None) -> str:
 
 
 def points(backend: Backend) -> RestorePoints:
-    if not isinstance(backend.branches, RestorePoints):
+    if backend.restore_points is None:
         raise UsageError(f"the {backend.name} backend cannot take restore points")
-    return backend.branches
+    return backend.restore_points
 
 
 def take(backend: Backend, branch: str, name: str, *, commit: str | None = None) -> tuple[Branch, bool]:
@@ -65,9 +65,9 @@ def parse_timestamp(value: str) -> datetime | None:
 def restore_data(backend: Backend, branch: str, point: str | datetime, preserve: str) -> None:
     """Put ``branch`` back to restore point ``point`` (a name) or to a moment (a datetime)."""
     if isinstance(point, datetime):
-        if not isinstance(backend.branches, TimestampRestore):
+        if backend.timestamp_restore is None:
             raise UsageError(f"the {backend.name} backend cannot restore to a timestamp; use a restore point name")
-        backend.branches.restore_to_time(branch, point, preserve_under_name=preserve)
+        backend.timestamp_restore.restore_to_time(branch, point, preserve_under_name=preserve)
         return
     provider = points(backend)
     if provider.get_snapshot(point) is None:

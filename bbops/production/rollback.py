@@ -29,7 +29,7 @@ from bbops.production.history import History, RunInfo, UndoRecord
 from bbops.production.pending import steps_checksum
 from bbops.production.run import production_lock, run_info_from_env
 from bbops.production.secretbox import SecretBox, open_box
-from bbops.providers.base import Backend, EnvVar, TimestampRestore
+from bbops.providers.base import Backend, EnvVar
 from bbops.providers.select import app_connection
 
 PARTS = ("data", "env", "deployment")
@@ -123,13 +123,9 @@ def rollback(
     if not history.exists():
         raise UsageError(f"branch {production.branch} has no production history: nothing was applied there")
     report = RollbackReport(to=to, branch=production.branch, dry_run=dry_run)
-    with production_lock(backend, url, production.branch, "rollback"):
+    with production_lock(backend, plan, production.branch, "rollback"):
         target = _resolve(backend, history, to)
-        if (
-            isinstance(target.point, datetime)
-            and "data" in parts
-            and not isinstance(backend.branches, TimestampRestore)
-        ):
+        if isinstance(target.point, datetime) and "data" in parts and backend.timestamp_restore is None:
             raise UsageError(
                 f"the {backend.name} backend cannot restore to a timestamp; use a restore point name or `latest`"
             )

@@ -37,7 +37,7 @@ from bbops.production.pending import Recorded, first_mutating, pending_steps, pl
 from bbops.production.secretbox import SecretBox, open_box
 from bbops.production.steps import StepContext, preflight, run_step
 from bbops.providers.base import Backend
-from bbops.providers.select import app_connection
+from bbops.providers.select import app_connection, lock_url
 
 __all__ = ["RunReport", "apply_production", "pending_steps", "run_info_from_env"]
 LOCK_TIMEOUT = 120.0
@@ -83,18 +83,13 @@ class RunReport:
         return f"{head}\n\n{point}{body}"
 
 
-def _lock_url(backend: Backend, production_url: str) -> str:
-    admin = getattr(backend.branches, "admin_url", None)
-    return (admin() if callable(admin) else admin) if admin else production_url
-
-
 @contextmanager
 def production_lock(
-    backend: Backend, production_url: str, branch: str, purpose: str, timeout: float = LOCK_TIMEOUT
+    backend: Backend, plan: Plan, branch: str, purpose: str, timeout: float = LOCK_TIMEOUT
 ) -> Iterator[None]:
     """The one lock that keeps applies and rollbacks of a production branch apart (see the module doc)."""
     with (
-        pg.connection(_lock_url(backend, production_url), autocommit=True, application_name=f"bbops {purpose}") as conn,
+        pg.connection(lock_url(backend, plan, branch), autocommit=True, application_name=f"bbops {purpose}") as conn,
         advisory_lock(conn, f"bbops production {branch}", timeout=timeout, purpose=purpose),
     ):
         yield
@@ -137,7 +132,7 @@ def apply_production(
         return report
     url = app_connection(backend, plan, production.branch).url
     history = History(url)
-    with production_lock(backend, url, production.branch, "production apply", lock_timeout):
+    with production_lock(backend, plan, production.branch, "production apply", lock_timeout):
         try:
             _run(
                 backend,

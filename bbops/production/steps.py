@@ -96,8 +96,7 @@ def _copy(ctx: StepContext, p: PendingStep) -> str:
         rebuild_indexes=bool(step.get("rebuild_indexes", False)),
         resume=p.resume,
     )
-    rows = getattr(report, "rows", None)
-    return f"copied{' ' + str(rows) + ' row(s)' if isinstance(rows, int) else ''}{' (resumed)' if p.resume else ''}"
+    return f"copied {report.rows} row(s){' (resumed)' if p.resume else ''}"
 
 
 def _verify(ctx: StepContext, p: PendingStep) -> str:
@@ -146,8 +145,8 @@ def _env(ctx: StepContext, p: PendingStep) -> str:
             redact.register(value)
             state, sealed = "present", box.encrypt(value)
             prev = EnvVar(var.key, value, undo.get("type", "encrypted"), (target,), None)
-        elif prev is not None and prev.value == "" and prev.type == "sensitive":
-            state = "unreadable"  # Vercel never returns sensitive values; rollback will say so
+        elif prev is not None and prev.value is None:
+            state = "unreadable"  # the provider never returns this value (Vercel's sensitive); rollback will say so
             ctx.log(f"warning: the previous value of {var.key} is sensitive and cannot be read back")
         elif prev is not None:
             state, sealed = "present", box.encrypt(prev.value)

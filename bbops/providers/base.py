@@ -1,6 +1,15 @@
-"""The Protocols every backend implements, and the small value types they exchange.
+"""The contract between bbops and a backend: Protocols, the value types they exchange, ``Backend``.
 
-Two implementations stand behind them: the cloud (``neon`` for branches,
+Every backend implements ``BranchProvider`` and ``EnvProvider``. What only
+some backends can do is a capability of its own (``RootBranches``,
+``ProtectedBranches``, ``InfraProvider``, ``RestorePoints``,
+``TimestampRestore``, ``AdminDatabase``, ``DeploymentProvider``): a backend
+declares it by filling the matching field of ``Backend`` when it is opened,
+and callers test that field, never the provider's attributes. A third
+backend implements the two required Protocols and whichever capabilities it
+has; mypy checks each implementation against the Protocols it subclasses.
+
+Two implementations stand behind them today: the cloud (``neon`` for branches,
 ``vercel`` for env vars and deployments) and ``local`` (databases on an
 embedded Postgres, env vars in a file store). The preview lifecycle and the
 production steps only ever see these Protocols, so the same plan runs on both.
@@ -12,7 +21,7 @@ provider ids: the cloud implementation maps names to ids itself.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
@@ -60,18 +69,31 @@ class Connection:
 
 @dataclass(frozen=True)
 class EnvVar:
-    """One environment variable with Vercel's model. ``value`` is a secret."""
+    """One environment variable with Vercel's model. ``value`` is a secret.
+
+    Written variables always carry their value. A listed variable's ``value`` is
+    None where the provider does not return it (the value is opaque, e.g.
+    Vercel's ``sensitive`` type); ``fingerprint`` is then what bbops stored
+    beside the value when it wrote it, and ``env_value_matches`` compares by it.
+    """
 
     key: str
-    value: str = field(repr=False)
+    value: str | None = field(repr=False)
     type: EnvType = "encrypted"
     targets: tuple[str, ...] = ("preview",)
     git_branch: str | None = None
     id: str | None = None
+    fingerprint: str | None = None
 
     def scope(self) -> tuple[str, tuple[str, ...], str | None]:
         """What identifies a variable: the same key may exist once per target set and git branch."""
         return (self.key, tuple(sorted(self.targets)), self.git_branch)
+
+    def value_to_write(self) -> str:
+        """The value to store; a listed variable whose value was not returned cannot be written back."""
+        if self.value is None:
+            raise ValueError(f"env var {self.key}: its value was not returned by the provider, so it cannot be written")
+        return self.value
 
 
 @runtime_checkable
@@ -127,16 +149,20 @@ def fingerprint(value: str) -> str:
     return FINGERPRINT_PREFIX + hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
-def env_value_matches(provider: object, current: EnvVar, value: str) -> bool:
-    """Whether ``current`` already holds ``value``.
+def stored_value_matches(value: str | None, stored_fingerprint: str | None, wanted: str) -> bool:
+    """Whether a stored variable holds ``wanted``: by value when it was returned, else by fingerprint.
 
-    A provider that never returns some values (Vercel's ``sensitive`` type) offers
-    ``fingerprint_of``: then the fingerprint bbops stored when writing decides.
+    An opaque value (None) matches only through the fingerprint bbops stored when
+    it wrote the value; without one, it is taken as different (it will be rewritten).
     """
-    fingerprint_of = getattr(provider, "fingerprint_of", None)
-    if current.value or fingerprint_of is None:
-        return current.value == value
-    return fingerprint_of(current) == fingerprint(value)
+    if value is not None:
+        return value == wanted
+    return stored_fingerprint is not None and stored_fingerprint == fingerprint(wanted)
+
+
+def env_value_matches(current: EnvVar, wanted: str) -> bool:
+    """Whether the listed variable ``current`` already holds ``wanted`` (see ``stored_value_matches``)."""
+    return stored_value_matches(current.value, current.fingerprint, wanted)
 
 
 @runtime_checkable
@@ -144,7 +170,11 @@ class EnvProvider(Protocol):
     """Deployment environment variables with targets and git-branch scoping (Vercel's model)."""
 
     def list_env(self, *, target: str | None = None, git_branch: str | None = None) -> list[EnvVar]:
-        """Variables, optionally only those for ``target`` and/or scoped to ``git_branch``."""
+        """Variables, optionally only those for ``target`` and/or scoped to ``git_branch``.
+
+        A value the provider does not return is None, with the stored ``fingerprint``
+        (see ``EnvVar``); callers compare through ``env_value_matches``.
+        """
         ...
 
     def upsert_env(self, variables: Sequence[EnvVar]) -> list[EnvVar]:
@@ -173,20 +203,36 @@ class DeploymentProvider(Protocol):
         ...
 
 
-@dataclass
-class Backend:
-    """What a command gets to work with: one implementation of each Protocol."""
+@runtime_checkable
+class RootBranches(Protocol):
+    """Branches made empty, with no parent (locally the project's default branch; Neon makes its own)."""
 
-    name: str
-    branches: BranchProvider
-    env: EnvProvider
-    deployments: DeploymentProvider | None = None
+    def create_root(
+        self,
+        name: str,
+        *,
+        protected: bool = False,
+        default: bool = True,
+        annotations: Mapping[str, str] | None = None,
+    ) -> Branch: ...
 
-    def close(self) -> None:
-        for part in (self.branches, self.env, self.deployments):
-            close = getattr(part, "close", None)
-            if close:
-                close()
+
+@runtime_checkable
+class ProtectedBranches(Protocol):
+    """Branches whose protection can change after they were made."""
+
+    def set_protected(self, name: str, protected: bool) -> Branch: ...
+
+
+@runtime_checkable
+class AdminDatabase(Protocol):
+    """A maintenance database of the backend's own: where bbops' advisory locks live.
+
+    It is never a template source, so a lock held there never blocks a copy.
+    Without one, locks live on a branch's database (``providers.select.lock_url``).
+    """
+
+    def admin_url(self) -> str: ...
 
 
 # -- infrastructure (``bbops plan`` / ``bbops apply``) -------------------------------------
@@ -222,7 +268,7 @@ class Endpoint:
 
 
 @runtime_checkable
-class InfraProvider(Protocol):
+class InfraProvider(ProtectedBranches, Protocol):
     """The long-lived part of a project: settings, protected branches and endpoints."""
 
     def get_settings(self) -> ProjectSettings: ...
@@ -230,8 +276,6 @@ class InfraProvider(Protocol):
     def update_settings(self, changes: Mapping[str, object]) -> ProjectSettings:
         """Change only the given ``ProjectSettings`` fields (region and pg_version can't change)."""
         ...
-
-    def set_protected(self, name: str, protected: bool) -> Branch: ...
 
     def list_endpoints(self) -> list[Endpoint]: ...
 
@@ -280,3 +324,32 @@ class TimestampRestore(Protocol):
     """Restoring a branch to a moment of its own history (Neon, within history retention)."""
 
     def restore_to_time(self, name: str, timestamp: datetime, *, preserve_under_name: str) -> Branch: ...
+
+
+# -- a backend ----------------------------------------------------------------------------
+
+
+@dataclass
+class Backend:
+    """What a command gets to work with: the required providers and the capabilities this backend has.
+
+    A capability field is None where the backend does not have it; callers check
+    the field (and say what the backend cannot do), never the provider's attributes.
+    """
+
+    name: str
+    branches: BranchProvider
+    env: EnvProvider
+    deployments: DeploymentProvider | None = None
+    roots: RootBranches | None = None
+    protection: ProtectedBranches | None = None
+    infra: InfraProvider | None = None
+    restore_points: RestorePoints | None = None
+    timestamp_restore: TimestampRestore | None = None
+    admin: AdminDatabase | None = None
+    # What to close when the command is done (HTTP clients, catalog connections).
+    closers: tuple[Callable[[], None], ...] = ()
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()

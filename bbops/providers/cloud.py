@@ -5,85 +5,75 @@ Settings come from the environment first, then the plan:
 ``VERCEL_TOKEN``, ``VERCEL_PROJECT_ID`` (else ``vercel.project``), ``VERCEL_TEAM_ID``
 (else ``vercel.team``), ``VERCEL_API_HOST``.
 
-``use_transports`` is the one seam for tests and embedding: the httpx
-transports (and a sleep) every cloud backend opened inside it will use, so a
-whole CLI run can talk to in-memory fakes without patching anything.
+HTTP goes where the ``Transports`` handed in say (the network by default):
+tests pass the in-memory fakes' transports, nothing is patched.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
-from bbops.core.http import Timeouts
+from bbops.core.http import NETWORK, Timeouts, Transports
 from bbops.plan.model import Plan, resolve_ref
 from bbops.providers.base import Backend
 from bbops.providers.neon.branches import NeonBranches
 from bbops.providers.vercel import VercelProject
 
 
-@dataclass
-class _Wiring:
-    neon: httpx.BaseTransport | None = None
-    vercel: httpx.BaseTransport | None = None
-    sleep: Callable[[float], None] | None = None
-
-
-_wiring = _Wiring()
-
-
-@contextmanager
-def use_transports(
-    *,
-    neon: httpx.BaseTransport | None = None,
-    vercel: httpx.BaseTransport | None = None,
-    sleep: Callable[[float], None] | None = None,
-) -> Iterator[None]:
-    global _wiring
-    previous = _wiring
-    _wiring = _Wiring(neon, vercel, sleep)
-    try:
-        yield
-    finally:
-        _wiring = previous
-
-
-def _api_kwargs(transport: httpx.BaseTransport | None, env: Mapping[str, str]) -> dict[str, Any]:
+def _api_kwargs(
+    transport: httpx.BaseTransport | None, transports: Transports, env: Mapping[str, str]
+) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"timeouts": Timeouts.from_env(env)}
     if transport is not None:
         kwargs["transport"] = transport
-    if _wiring.sleep is not None:
-        kwargs["sleep"] = _wiring.sleep
+    if transports.sleep is not None:
+        kwargs["sleep"] = transports.sleep
     return kwargs
 
 
-def open_neon(plan: Plan | None = None, env: Mapping[str, str] | None = None) -> NeonBranches:
+def open_neon(
+    plan: Plan | None = None, env: Mapping[str, str] | None = None, transports: Transports = NETWORK
+) -> NeonBranches:
     env = os.environ if env is None else env
     project_id = None
     if plan and plan.neon and plan.neon.project.id:
         project_id = resolve_ref(plan.neon.project.id, what="neon.project.id", required=False)
-    return NeonBranches.from_env(env, project_id=project_id, **_api_kwargs(_wiring.neon, env))
+    return NeonBranches.from_env(env, project_id=project_id, **_api_kwargs(transports.neon, transports, env))
 
 
-def open_vercel(plan: Plan | None = None, env: Mapping[str, str] | None = None) -> VercelProject:
+def open_vercel(
+    plan: Plan | None = None, env: Mapping[str, str] | None = None, transports: Transports = NETWORK
+) -> VercelProject:
     env = os.environ if env is None else env
     project = team = None
     if plan and plan.vercel:
         project = plan.vercel.project
         team = resolve_ref(plan.vercel.team, what="vercel.team", required=False)
-    return VercelProject.from_env(env, project=project, team_id=team, **_api_kwargs(_wiring.vercel, env))
+    return VercelProject.from_env(env, project=project, team_id=team, **_api_kwargs(transports.vercel, transports, env))
 
 
-def open_cloud_backend(plan: Plan | None = None, *, env: Mapping[str, str] | None = None) -> Backend:
-    neon = open_neon(plan, env)
+def open_cloud_backend(
+    plan: Plan | None = None, *, env: Mapping[str, str] | None = None, transports: Transports = NETWORK
+) -> Backend:
+    """Neon (branches, settings and endpoints, restore points, timestamp restores) and Vercel (env, deployments)."""
+    neon = open_neon(plan, env, transports)
     try:
-        vercel = open_vercel(plan, env)
+        vercel = open_vercel(plan, env, transports)
     except BaseException:
         neon.close()
         raise
-    return Backend(name="cloud", branches=neon, env=vercel, deployments=vercel)
+    return Backend(
+        name="cloud",
+        branches=neon,
+        env=vercel,
+        deployments=vercel,
+        protection=neon,
+        infra=neon,
+        restore_points=neon,
+        timestamp_restore=neon,
+        closers=(neon.close, vercel.close),
+    )

@@ -6,29 +6,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bbops.core.http import NETWORK, Transports
 from bbops.errors import UsageError
 from bbops.plan import default_plan_path, load_plan
 from bbops.plan.model import Plan
 from bbops.providers.base import Backend, Connection
 
 
-def open_backend(name: str, plan: Plan) -> Backend:
+def open_backend(name: str, plan: Plan, transports: Transports = NETWORK) -> Backend:
+    """Backend ``name`` for ``plan``; the cloud's HTTP goes where ``transports`` say."""
     if name == "local":
         from bbops.providers.local import open_local_backend
 
-        return open_local_backend(plan=plan)
+        return open_local_backend()
     if name == "cloud":
         from bbops.providers.cloud import open_cloud_backend
 
-        return open_cloud_backend(plan)
+        return open_cloud_backend(plan, transports=transports)
     raise UsageError(f"unknown backend {name!r}: expected local or cloud")
 
 
 @contextmanager
-def plan_and_backend(plan_path: Path | None, backend: str) -> Iterator[tuple[Plan, Backend]]:
+def plan_and_backend(
+    plan_path: Path | None, backend: str, transports: Transports = NETWORK
+) -> Iterator[tuple[Plan, Backend]]:
     """The plan (``--plan`` or the one under plans/) and its backend, closed afterwards."""
     plan = load_plan(plan_path or default_plan_path())
-    be = open_backend(backend, plan)
+    be = open_backend(backend, plan, transports)
     try:
         yield plan, be
     finally:
@@ -40,3 +44,15 @@ def app_connection(backend: Backend, plan: Plan, branch: str, *, pooled: bool = 
     if plan.neon is None:
         raise UsageError(f"{plan.file.name} has no `neon:` section (database and role names)")
     return backend.branches.connection(branch, database=plan.neon.database, role=plan.neon.role, pooled=pooled)
+
+
+def lock_url(backend: Backend, plan: Plan, branch: str) -> str:
+    """Where bbops' advisory locks for work on ``branch`` live.
+
+    The backend's own maintenance database when it has one (never a template
+    source, so a lock never blocks a copy); else the app's database on
+    ``branch``, direct (a pooler in transaction mode would lose session locks).
+    """
+    if backend.admin is not None:
+        return backend.admin.admin_url()
+    return app_connection(backend, plan, branch).url

@@ -6,7 +6,9 @@ with an array: a 201 may still carry ``failed`` entries, which become a
 retried. Values are secrets: registered as soon as they are seen.
 
 Each variable carries a value fingerprint in its ``comment`` so that drift of
-``sensitive`` variables (whose values Vercel never returns) can still be seen.
+``sensitive`` variables (whose values Vercel never returns) can still be seen:
+a listed variable whose value did not come back has ``value=None`` and that
+``fingerprint`` (the ``EnvProvider`` contract in ``providers.base``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from bbops.core import redact
 from bbops.core.http import ApiClient, RequestUncertain
 from bbops.errors import ProviderError, UsageError
-from bbops.providers.base import FINGERPRINT_PREFIX, EnvVar, fingerprint
+from bbops.providers.base import FINGERPRINT_PREFIX, DeploymentProvider, EnvProvider, EnvVar, fingerprint
 
 DEFAULT_HOST = "https://api.vercel.com"
 
@@ -29,13 +31,12 @@ def _targets(raw: Any) -> tuple[str, ...]:
     return tuple(sorted(raw or ()))
 
 
-class VercelProject:
+class VercelProject(EnvProvider, DeploymentProvider):
     """Env vars and deployments of one Vercel project (by id or name), team-scoped when given."""
 
     def __init__(self, api: ApiClient, project: str) -> None:
         self.api = api
         self.project = project
-        self.fingerprints: dict[str, str] = {}  # env id -> fingerprint found in its comment
 
     @classmethod
     def from_env(
@@ -68,11 +69,11 @@ class VercelProject:
 
     # -- env vars ---------------------------------------------------------------------
 
-    def _env(self, raw: Mapping[str, Any], decrypted: bool) -> EnvVar:
-        value = (raw.get("value") or "") if decrypted and raw.get("type") != "sensitive" else ""
+    def _env(self, raw: Mapping[str, Any]) -> EnvVar:
+        # Vercel never returns a sensitive variable's value: it stays None (opaque).
+        value = None if raw.get("type") == "sensitive" else str(raw.get("value") or "")
         redact.register(value)
-        if raw.get("id") and str(raw.get("comment") or "").startswith(FINGERPRINT_PREFIX):
-            self.fingerprints[raw["id"]] = raw["comment"]
+        comment = str(raw.get("comment") or "")
         return EnvVar(
             key=raw["key"],
             value=value,
@@ -80,34 +81,22 @@ class VercelProject:
             targets=_targets(raw.get("target")),
             git_branch=raw.get("gitBranch") or None,
             id=raw.get("id"),
+            fingerprint=comment if comment.startswith(FINGERPRINT_PREFIX) else None,
         )
 
-    def list_env(
-        self, *, target: str | None = None, git_branch: str | None = None, decrypt: bool = True
-    ) -> list[EnvVar]:
-        """Variables, with their values as the ``EnvProvider`` promises (``decrypt=true``).
-
-        ``decrypt=False`` when only keys and scopes matter: values then read ''. Values
-        of ``sensitive`` variables are never returned by Vercel (also '') -- compare them
-        with ``fingerprint_of``.
-        """
+    def list_env(self, *, target: str | None = None, git_branch: str | None = None) -> list[EnvVar]:
+        """Variables with their values where Vercel returns them (``sensitive`` ones: None, by fingerprint)."""
         body = self.api.get(
             f"/v10/projects/{self.project}/env",
-            params={
-                "gitBranch": git_branch,
-                "decrypt": "true" if decrypt else None,
-            },
+            params={"gitBranch": git_branch, "decrypt": "true"},
         ).json()
         raws = body.get("envs") if isinstance(body, dict) and "envs" in body else [body]
-        found = [self._env(raw, decrypt) for raw in raws if raw and raw.get("type") != "system"]
+        found = [self._env(raw) for raw in raws if raw and raw.get("type") != "system"]
         return [
             v
             for v in found
             if (target is None or target in v.targets) and (git_branch is None or v.git_branch == git_branch)
         ]
-
-    def fingerprint_of(self, var: EnvVar) -> str | None:
-        return self.fingerprints.get(var.id or "")
 
     def upsert_env(self, variables: Sequence[EnvVar]) -> list[EnvVar]:
         if not variables:
@@ -117,11 +106,11 @@ class VercelProject:
         payload = [
             {
                 "key": v.key,
-                "value": v.value,
+                "value": v.value_to_write(),
                 "type": v.type,
                 "target": list(v.targets),
                 **({"gitBranch": v.git_branch} if v.git_branch else {}),
-                "comment": fingerprint(v.value),
+                "comment": fingerprint(v.value_to_write()),
             }
             for v in variables
         ]
@@ -153,6 +142,7 @@ class VercelProject:
                 targets=v.targets,
                 git_branch=v.git_branch,
                 id=by_scope.get((v.key, _targets(v.targets), v.git_branch), v.id),
+                fingerprint=fingerprint(v.value_to_write()),
             )
             for v in variables
         ]
@@ -164,11 +154,11 @@ class VercelProject:
         redact.register(var.value)
         body = {
             "key": var.key,
-            "value": var.value,
+            "value": var.value_to_write(),
             "type": var.type,
             "target": list(var.targets),
             "gitBranch": var.git_branch,
-            "comment": fingerprint(var.value),
+            "comment": fingerprint(var.value_to_write()),
         }
         self.api.patch(f"/v9/projects/{self.project}/env/{var.id}", json=body, idempotent=True)
         return var
@@ -179,7 +169,7 @@ class VercelProject:
         ids = [v.id for v in variables if v.id]
         if pending:
             wanted = {v.scope() for v in pending}
-            ids += [v.id for v in self.list_env(decrypt=False) if v.scope() in wanted and v.id]
+            ids += [v.id for v in self.list_env() if v.scope() in wanted and v.id]
         for env_id in dict.fromkeys(ids):
             response = self.api.delete(f"/v9/projects/{self.project}/env/{env_id}", allow=(404,))
             gone += response.status_code != 404  # already gone is fine, just not counted

@@ -1,9 +1,10 @@
 """pytest fixtures: a ``cloud`` backend wired to the stateful Neon and Vercel fakes.
 
-Registered from ``tests/conftest.py`` (``pytest_plugins``). Inside a test that
-uses ``cloud_backend`` (or ``cloud_fakes``), every ``open_backend("cloud", plan)``
--- also one made by a CLI command run with click's ``CliRunner`` -- talks to
-the same fakes, and no retry ever sleeps (waits are recorded in ``fakes.sleeps``).
+Registered from ``tests/conftest.py`` (``pytest_plugins``). ``fakes.transports``
+is the HTTP seam to hand over: ``open_backend("cloud", plan, fakes.transports)``,
+or to a CLI command as click's context object
+(``CliRunner().invoke(main, args, obj=fakes.transports)``); then it talks to the
+same fakes, and no retry ever sleeps (waits are recorded in ``fakes.sleeps``).
 
 ``cloud_fakes_pg`` / ``cloud_backend_pg``: the same, but each Neon branch is a real
 database on the test Postgres (made from its parent's), so previews can really
@@ -18,8 +19,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from bbops.core.http import Transports
 from bbops.providers.base import Backend
-from bbops.providers.cloud import open_cloud_backend, use_transports
+from bbops.providers.cloud import open_cloud_backend
 from tests.fakes.neon import FakeNeon
 from tests.fakes.pgdb import PgBranchDatabases
 from tests.fakes.vercel import FakeVercel
@@ -41,6 +43,11 @@ class CloudFakes:
     @property
     def tokens(self) -> list[str]:
         return [self.neon.token, self.vercel.token]
+
+    @property
+    def transports(self) -> Transports:
+        """Neon and Vercel HTTP to these fakes, sleeps recorded instead of slept."""
+        return Transports(neon=self.neon.transport(), vercel=self.vercel.transport(), sleep=self.sleep)
 
 
 def make_fakes(databases: PgBranchDatabases | None = None) -> CloudFakes:
@@ -65,8 +72,7 @@ def make_fakes(databases: PgBranchDatabases | None = None) -> CloudFakes:
 def _wired(fakes: CloudFakes, monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudFakes]:
     for key, value in fakes.env.items():
         monkeypatch.setenv(key, value)
-    with use_transports(neon=fakes.neon.transport(), vercel=fakes.vercel.transport(), sleep=fakes.sleep):
-        yield fakes
+    yield fakes
 
 
 @pytest.fixture
@@ -76,7 +82,7 @@ def cloud_fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudFakes]:
 
 @pytest.fixture
 def cloud_backend(cloud_fakes: CloudFakes) -> Iterator[Backend]:
-    backend = open_cloud_backend(None)
+    backend = open_cloud_backend(None, transports=cloud_fakes.transports)
     yield backend
     backend.close()
 
@@ -92,6 +98,6 @@ def cloud_fakes_pg(monkeypatch: pytest.MonkeyPatch, pg_server_url: str) -> Itera
 
 @pytest.fixture
 def cloud_backend_pg(cloud_fakes_pg: CloudFakes) -> Iterator[Backend]:
-    backend = open_cloud_backend(None)
+    backend = open_cloud_backend(None, transports=cloud_fakes_pg.transports)
     yield backend
     backend.close()

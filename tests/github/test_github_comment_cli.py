@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from bbops.cli import main
+from bbops.core.http import Transports
 from bbops.github.comment import PLAN_MARKER, PREVIEW_MARKER
-from bbops.github.rest import use_transport
 from tests.fakes.github import API, FakeGitHub
 from tests.fakes.github_fixtures import BASE_REPO, make_runner, pull_request_payload
 
@@ -30,9 +30,7 @@ def runner(tmp_path, monkeypatch):
 
 @pytest.fixture
 def fake():
-    fake = FakeGitHub(token=TOKEN, per_page_max=3)
-    with use_transport(fake.transport(), sleep=lambda _: None):
-        yield fake
+    return FakeGitHub(token=TOKEN, per_page_max=3)
 
 
 def _report(tmp_path, **changes) -> str:
@@ -55,15 +53,17 @@ def _report(tmp_path, **changes) -> str:
     return str(path)
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+def invoke(fake: FakeGitHub | None, *args: str):
+    """Run bbops with GitHub's HTTP going to ``fake`` (None: nowhere reachable is needed)."""
+    wired = Transports(github=fake.transport(), sleep=lambda _: None) if fake else None
+    return CliRunner().invoke(main, list(args), catch_exceptions=False, obj=wired)
 
 
 def test_opened_then_synchronize_updates_one_comment(runner, fake, tmp_path, capsys):
     for i in range(4):  # earlier discussion: the bot's comment lands on a later page
         fake.seed(BASE_REPO, 42, f"review {i}")
     runner.event(pull_request_payload("opened"))
-    result = invoke("comment", "preview", "--report", _report(tmp_path), "--no-schema-diff")
+    result = invoke(fake, "comment", "preview", "--report", _report(tmp_path), "--no-schema-diff")
     assert result.exit_code == 0, result.output
     assert "created comment https://github.test/" in result.stdout
     outputs = runner.outputs()
@@ -76,7 +76,7 @@ def test_opened_then_synchronize_updates_one_comment(runner, fake, tmp_path, cap
     runner.output.write_text("")
     runner.event(pull_request_payload("synchronize", head_sha="d" * 40))
     result = invoke(
-        "comment", "preview", "--report", _report(tmp_path, created=False, migrations=[]), "--no-schema-diff"
+        fake, "comment", "preview", "--report", _report(tmp_path, created=False, migrations=[]), "--no-schema-diff"
     )
     assert result.exit_code == 0, result.output
     assert "updated comment" in result.stdout
@@ -89,20 +89,20 @@ def test_opened_then_synchronize_updates_one_comment(runner, fake, tmp_path, cap
 
 def test_closed_marks_the_comment_and_delete_removes_it(runner, fake, tmp_path):
     runner.event(pull_request_payload("opened"))
-    assert invoke("comment", "preview", "--report", _report(tmp_path), "--no-schema-diff").exit_code == 0
+    assert invoke(fake, "comment", "preview", "--report", _report(tmp_path), "--no-schema-diff").exit_code == 0
     runner.event(pull_request_payload("closed", merged=True))
-    result = invoke("comment", "preview", "--report", _report(tmp_path))
+    result = invoke(fake, "comment", "preview", "--report", _report(tmp_path))
     assert result.exit_code == 0, result.output
     (comment,) = fake.on(BASE_REPO, 42)
     assert "deleted" in comment["body"] and "merged" in comment["body"]
-    result = invoke("comment", "preview", "--delete", "--format", "json")
+    result = invoke(fake, "comment", "preview", "--delete", "--format", "json")
     assert json.loads(result.stdout)["deleted"] == 1
     assert fake.on(BASE_REPO, 42) == []
 
 
 def test_fork_pr_is_skipped_with_a_message(runner, fake, tmp_path):
     runner.event(pull_request_payload("opened", head_repo="stranger/bb-prodx"))
-    result = invoke("comment", "preview", "--report", _report(tmp_path))
+    result = invoke(fake, "comment", "preview", "--report", _report(tmp_path))
     assert result.exit_code == 0
     assert "skipped: #42 comes from a fork (stranger/bb-prodx)" in result.stdout
     assert fake.requests == [] and runner.outputs() == {}
@@ -112,7 +112,7 @@ def test_plan_comment(runner, fake, tmp_path):
     runner.event(pull_request_payload("synchronize"))
     plan = tmp_path / "plan.md"
     plan.write_text("| action | resource |\n| --- | --- |\n| update | neon project |\n")
-    result = invoke("comment", "plan", "--plan-output", str(plan), "--changes")
+    result = invoke(fake, "comment", "plan", "--plan-output", str(plan), "--changes")
     assert result.exit_code == 0, result.output
     (comment,) = fake.on(BASE_REPO, 42)
     assert comment["body"].startswith(PLAN_MARKER) and "| update | neon project |" in comment["body"]
@@ -122,7 +122,9 @@ def test_plan_comment(runner, fake, tmp_path):
 
 def test_dry_run_needs_no_token(runner, tmp_path, monkeypatch):
     monkeypatch.delenv("GITHUB_TOKEN")
-    result = invoke("comment", "preview", "--pr", "42", "--report", _report(tmp_path), "--no-schema-diff", "--dry-run")
+    result = invoke(
+        None, "comment", "preview", "--pr", "42", "--report", _report(tmp_path), "--no-schema-diff", "--dry-run"
+    )
     assert result.exit_code == 0
     assert result.stdout.startswith(PREVIEW_MARKER)
 
@@ -130,14 +132,14 @@ def test_dry_run_needs_no_token(runner, tmp_path, monkeypatch):
 def test_forbidden_is_a_provider_failure_with_a_hint(runner, fake, tmp_path):
     runner.event(pull_request_payload("opened"))
     fake.fail("POST", 403)
-    result = invoke("comment", "preview", "--report", _report(tmp_path), "--no-schema-diff")
+    result = invoke(fake, "comment", "preview", "--report", _report(tmp_path), "--no-schema-diff")
     assert result.exit_code == 4
     assert "403" in result.stderr and "pull-requests: write" in result.stderr
 
 
 def test_no_token_is_a_usage_error(runner, fake, tmp_path, monkeypatch):
     monkeypatch.delenv("GITHUB_TOKEN")
-    result = invoke("comment", "preview", "--pr", "42", "--report", _report(tmp_path), "--no-schema-diff")
+    result = invoke(fake, "comment", "preview", "--pr", "42", "--report", _report(tmp_path), "--no-schema-diff")
     assert result.exit_code == 2 and "GITHUB_TOKEN" in result.stderr
 
 
@@ -153,7 +155,7 @@ def test_no_token_is_a_usage_error(runner, fake, tmp_path, monkeypatch):
 def test_bad_input_exits_2(runner, fake, args, needle, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.json").write_text("{}")
-    result = invoke(*args)
+    result = invoke(fake, *args)
     assert result.exit_code == 2, result.output
     assert needle in result.stderr
 
@@ -161,5 +163,5 @@ def test_bad_input_exits_2(runner, fake, args, needle, monkeypatch, tmp_path):
 def test_not_a_report(runner, fake, tmp_path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps({"hello": 1}))
-    result = invoke("comment", "preview", "--pr", "5", "--report", str(path))
+    result = invoke(fake, "comment", "preview", "--pr", "5", "--report", str(path))
     assert result.exit_code == 2 and "not a preview report" in result.stderr

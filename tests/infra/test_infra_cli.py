@@ -28,8 +28,8 @@ EXPECTED = {
 }
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, [*args, "--plan", str(PLAN), "--backend", "cloud"])
+def run(fakes: CloudFakes, *args: str):
+    return CliRunner().invoke(main, [*args, "--plan", str(PLAN), "--backend", "cloud"], obj=fakes.transports)
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def drifted(cloud_fakes: CloudFakes) -> CloudFakes:
 
 
 def test_plan_lists_each_difference_once_then_apply_converges(drifted: CloudFakes):
-    result = run("plan", "--format", "json")
+    result = run(drifted, "plan", "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     pending = {a["address"]: a["op"] for a in data["actions"] if a["op"] != "no-op"}
@@ -69,16 +69,16 @@ def test_plan_lists_each_difference_once_then_apply_converges(drifted: CloudFake
         "history_retention_seconds": (86400, 2592000),
     }
 
-    text = run("plan", "--check")
+    text = run(drifted, "plan", "--check")
     assert text.exit_code == 1
     for address in EXPECTED:
         assert text.stdout.count(f" {address}\n") == 1, address
     assert "Plan: 3 to create, 5 to update, 1 to delete" in text.stdout
 
-    applied = run("apply", "--auto-approve", "--no-steps")
+    applied = run(drifted, "apply", "--auto-approve", "--no-steps")
     assert applied.exit_code == 0, applied.output
     assert "Applied 9 change(s)." in applied.stdout
-    check = run("plan", "--check")
+    check = run(drifted, "plan", "--check")
     assert check.exit_code == 0, check.output
     assert "0 to create, 0 to update, 0 to delete" in check.stdout
 
@@ -113,37 +113,37 @@ def test_plan_lists_each_difference_once_then_apply_converges(drifted: CloudFake
 
 def test_apply_after_a_failure_completes_the_rest(drifted: CloudFakes):
     drifted.vercel.fail("POST", ENV, status=500)
-    failed = run("apply", "--auto-approve", "--no-steps")
+    failed = run(drifted, "apply", "--auto-approve", "--no-steps")
     assert failed.exit_code == 4 and "POST /v10/projects/bb-prodx/env -> 500" in failed.stderr
     # Neon changes were made before the env step failed; the second run does only what is left.
-    again = run("plan", "--format", "json")
+    again = run(drifted, "plan", "--format", "json")
     pending = {a["address"] for a in json.loads(again.stdout)["actions"] if a["op"] != "no-op"}
     assert pending == {a for a in EXPECTED if a.startswith("vercel.")}
-    assert run("apply", "--auto-approve", "--no-steps").exit_code == 0
-    assert run("plan", "--check").exit_code == 0
+    assert run(drifted, "apply", "--auto-approve", "--no-steps").exit_code == 0
+    assert run(drifted, "plan", "--check").exit_code == 0
     assert len(drifted.neon.named("development")) == 1
-    assert run("apply", "--auto-approve", "--no-steps").stdout.count("Applied") == 0  # nothing left to do
+    assert run(drifted, "apply", "--auto-approve", "--no-steps").stdout.count("Applied") == 0  # nothing left to do
 
 
 def test_a_difference_that_cannot_be_applied_stops_apply_before_any_change(cloud_fakes: CloudFakes):
     cloud_fakes.neon.project["pg_version"] = 16
-    shown = run("plan")
+    shown = run(cloud_fakes, "plan")
     assert "pg_version: 16 -> 17" in shown.stdout and "cannot apply" in shown.stdout
-    result = run("apply", "--auto-approve", "--no-steps")
+    result = run(cloud_fakes, "apply", "--auto-approve", "--no-steps")
     assert result.exit_code == 2 and "Postgres version cannot change" in result.stderr
     assert not [r for r in cloud_fakes.neon.requests if r.method != "GET"]
     assert not [r for r in cloud_fakes.vercel.requests if r.method != "GET"]
 
 
 def test_markdown_and_dry_run(drifted: CloudFakes):
-    md = run("plan", "--format", "markdown")
+    md = run(drifted, "plan", "--format", "markdown")
     assert md.exit_code == 0 and md.stdout.startswith("**Infrastructure plan:** 3 to create")
     assert "| + | `neon.branch.development` | exists | False | True |" in md.stdout
-    dry = run("apply", "--dry-run", "--no-steps")
+    dry = run(drifted, "apply", "--dry-run", "--no-steps")
     assert dry.exit_code == 0 and "neon.branch.development" in dry.stdout
     assert not [r for r in drifted.neon.requests if r.method != "GET"]
 
 
 def test_apply_without_a_terminal_needs_auto_approve(drifted: CloudFakes):
-    result = run("apply", "--no-steps")
+    result = run(drifted, "apply", "--no-steps")
     assert result.exit_code == 2 and "--auto-approve" in result.stderr

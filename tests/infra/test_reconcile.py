@@ -65,7 +65,7 @@ def pending(actions):
 
 
 def test_matching_state_is_all_no_ops():
-    actions = diff(DESIRED, observed(), fingerprint=fingerprint)
+    actions = diff(DESIRED, observed())
     assert not pending(actions)
     assert {a.address for a in actions} == {
         "neon.project",
@@ -83,7 +83,7 @@ def test_settings_changes_are_field_level_and_immutable_ones_are_blocked():
             name="old", region="aws-us-east-2", pg_version=17, autoscaling_max_cu=1, allowed_ips=("1.2.3.4",)
         )
     )
-    action = pending(diff(DESIRED, seen, fingerprint=fingerprint))["neon.project"]
+    action = pending(diff(DESIRED, seen))["neon.project"]
     assert {(c.field, str(c.before), str(c.after)) for c in action.changes} == {
         ("name", "old", "bb"),
         ("region", "aws-us-east-2", "aws-eu-central-1"),
@@ -98,11 +98,11 @@ def test_a_branch_deleted_by_hand_is_created_after_its_parent_and_before_env():
     seen = observed(
         branches={"main": Branch("main", "br-1", protected=True, default=True)}, connections={("main", True): MAIN_URL}
     )
-    actions = [a for a in diff(DESIRED, seen, fingerprint=fingerprint) if a.pending]
+    actions = [a for a in diff(DESIRED, seen) if a.pending]
     assert [a.address for a in actions] == ["neon.branch.development"]
     assert actions[0].op == "create" and actions[0].data["parent"] == "main"
     desired = replace(DESIRED, env=(DesiredEnv("development", "DATABASE_URL", "encrypted", branch="development"),))
-    ordered = [a.address for a in diff(desired, seen, fingerprint=fingerprint) if a.pending]
+    ordered = [a.address for a in diff(desired, seen) if a.pending]
     assert ordered == ["neon.branch.development", "vercel.env.development.DATABASE_URL"]
 
 
@@ -115,7 +115,7 @@ def test_replicas_missing_extra_and_resized():
             Endpoint("ep-5", "development", "read_only"),
         )
     )
-    actions = diff(DESIRED, seen, fingerprint=fingerprint)
+    actions = diff(DESIRED, seen)
     found = pending(actions)
     assert found["neon.branch.main.read_replica[0]"].op == "update"
     assert found["neon.branch.main.read_replica[0]"].data == {"id": "ep-3", "fields": {"autoscaling_max_cu": 2.0}}
@@ -123,13 +123,13 @@ def test_replicas_missing_extra_and_resized():
     assert found["neon.branch.development.read_replica[0]"].data == {"id": "ep-5"}
     assert [a.op for a in actions if a.pending][-2:] == ["delete", "delete"]  # deletions last
     none = observed(endpoints=(Endpoint("ep-1", "main", "read_write"),))
-    assert pending(diff(DESIRED, none, fingerprint=fingerprint))["neon.branch.main.read_replica[0]"].op == "create"
+    assert pending(diff(DESIRED, none))["neon.branch.main.read_replica[0]"].op == "create"
 
 
 def test_env_values_are_compared_but_never_shown():
     stale = ObservedEnv("production", "DATABASE_URL", "sensitive", "env_1", None, fingerprint("postgresql://old"))
     seen = observed(env=(stale, ObservedEnv("production", "FEATURE", "encrypted", "env_2", "off")))
-    found = pending(diff(DESIRED, seen, fingerprint=fingerprint))
+    found = pending(diff(DESIRED, seen))
     db = found["vercel.env.production.DATABASE_URL"]
     assert [(c.field, c.before, c.after) for c in db.changes] == [("value", MASK, "connection of main (pooled)")]
     feature = found["vercel.env.production.FEATURE"]
@@ -137,18 +137,18 @@ def test_env_values_are_compared_but_never_shown():
         ("type", "encrypted", "plain"),
         ("value", MASK, "on"),
     }
-    assert MAIN_URL not in repr(diff(DESIRED, seen, fingerprint=fingerprint))
+    assert MAIN_URL not in repr(diff(DESIRED, seen))
 
 
 def test_a_sensitive_var_without_our_fingerprint_counts_as_changed():
     unknown = ObservedEnv("production", "DATABASE_URL", "sensitive", "env_1", None, None)
     seen = observed(env=(unknown, ObservedEnv("production", "FEATURE", "plain", "env_2", "on")))
-    assert list(pending(diff(DESIRED, seen, fingerprint=fingerprint))) == ["vercel.env.production.DATABASE_URL"]
+    assert list(pending(diff(DESIRED, seen))) == ["vercel.env.production.DATABASE_URL"]
 
 
 def test_backends_without_settings_or_endpoints_skip_those_areas():
     seen = observed(settings=None, endpoints=None)
-    addresses = {a.address for a in diff(DESIRED, seen, fingerprint=fingerprint)}
+    addresses = {a.address for a in diff(DESIRED, seen)}
     assert "neon.project" not in addresses and not any("read_replica" in a for a in addresses)
 
 
@@ -159,6 +159,6 @@ def test_protection_removed_by_hand_and_an_unchangeable_parent():
             "development": Branch("development", "br-2", parent="other"),
         }
     )
-    found = pending(diff(DESIRED, seen, fingerprint=fingerprint))
+    found = pending(diff(DESIRED, seen))
     assert found["neon.branch.main"].changes[0].field == "protected" and not found["neon.branch.main"].blocked
     assert "parent" in found["neon.branch.development"].blocked

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from bbops.cli import main
 from bbops.core import pg
+from bbops.core.http import Transports
 from bbops.preview.seed import run_seeds
-from bbops.production.health import use_transport
 from bbops.providers.base import EnvVar
 from bbops.providers.local import open_local_backend
 from tests import REPO_ROOT
@@ -69,21 +69,23 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
         backend.close()
 
     runner = CliRunner()
-    with use_transport(httpx.MockTransport(health)):
-        dry = runner.invoke(main, ["production", "apply", "--plan", str(PLAN), "--dry-run", "--format", "json"])
-        assert dry.exit_code == 0, dry.output
-        assert [s["id"] for s in json.loads(dry.stdout)["steps"]] == [
-            "schema",
-            "copy-from-old",
-            "verify-copy",
-            "cutover-env",
-            "cutover-redeploy",
-            "cutover-health",
-        ]
-        # `bbops apply`: the infrastructure first, then the steps; the cutover's env vars are left to its step.
-        applied = runner.invoke(main, ["apply", "--plan", str(PLAN), "--auto-approve"])
-        assert applied.exit_code == 0, applied.output
-        assert "vercel.env.production.DATABASE_URL: left to production step cutover-env" in applied.stdout
+    wired = Transports(health=httpx.MockTransport(health))  # the health endpoint, handed to each command
+    dry = runner.invoke(
+        main, obj=wired, args=["production", "apply", "--plan", str(PLAN), "--dry-run", "--format", "json"]
+    )
+    assert dry.exit_code == 0, dry.output
+    assert [s["id"] for s in json.loads(dry.stdout)["steps"]] == [
+        "schema",
+        "copy-from-old",
+        "verify-copy",
+        "cutover-env",
+        "cutover-redeploy",
+        "cutover-health",
+    ]
+    # `bbops apply`: the infrastructure first, then the steps; the cutover's env vars are left to its step.
+    applied = runner.invoke(main, obj=wired, args=["apply", "--plan", str(PLAN), "--auto-approve"])
+    assert applied.exit_code == 0, applied.output
+    assert "vercel.env.production.DATABASE_URL: left to production step cutover-env" in applied.stdout
     assert health_calls == ["/api/health"]
 
     backend = open_local_backend()
@@ -98,18 +100,20 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
         backend.close()
 
     # A second apply has nothing to do.
-    again = runner.invoke(main, ["apply", "--plan", str(PLAN), "--auto-approve"])
+    again = runner.invoke(main, obj=wired, args=["apply", "--plan", str(PLAN), "--auto-approve"])
     assert again.exit_code == 0 and "nothing pending (6 applied)" in again.output
 
     # The cutover's undo: env and deployment only; the new database keeps its data.
     monkeypatch.delenv("APP_HEALTH_URL")  # health is checked only when the URL is known
-    with use_transport(httpx.MockTransport(health)):
-        undo = runner.invoke(main, ["rollback", "--to", "latest", "--env", "--deployment", "--plan", str(PLAN)])
+    undo = runner.invoke(
+        main, obj=wired, args=["rollback", "--to", "latest", "--env", "--deployment", "--plan", str(PLAN)]
+    )
     assert undo.exit_code == 2, undo.output  # the plan refers to ${APP_HEALTH_URL} for its health check
     assert "APP_HEALTH_URL" in undo.output and "env: done" not in undo.output  # refused before any part
     monkeypatch.setenv("APP_HEALTH_URL", "https://bb-prodx.example/api/health")
-    with use_transport(httpx.MockTransport(health)):
-        undo = runner.invoke(main, ["rollback", "--to", "latest", "--env", "--deployment", "--plan", str(PLAN)])
+    undo = runner.invoke(
+        main, obj=wired, args=["rollback", "--to", "latest", "--env", "--deployment", "--plan", str(PLAN)]
+    )
     assert undo.exit_code == 0, undo.output
     assert "env: done" in undo.stdout and "deployment: done" in undo.stdout and "health: done" in undo.stdout
     assert "data" not in undo.stdout.split("Rollback", 1)[1].split("\n")[1]
@@ -123,8 +127,7 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
         backend.close()
 
     # The next push does not redo the cutover behind the rollback's back...
-    with use_transport(httpx.MockTransport(health)):
-        later = runner.invoke(main, ["apply", "--plan", str(PLAN), "--auto-approve"])
+    later = runner.invoke(main, obj=wired, args=["apply", "--plan", str(PLAN), "--auto-approve"])
     assert later.exit_code == 0, later.output
     assert "left to production step cutover-env" in later.stdout
     backend = open_local_backend()
@@ -133,8 +136,7 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
     finally:
         backend.close()
     # ...until the operator says the rollback is dealt with.
-    with use_transport(httpx.MockTransport(health)):
-        later = runner.invoke(main, ["apply", "--plan", str(PLAN), "--auto-approve", "--after-rollback"])
+    later = runner.invoke(main, obj=wired, args=["apply", "--plan", str(PLAN), "--auto-approve", "--after-rollback"])
     assert later.exit_code == 0, later.output
     backend = open_local_backend()
     try:

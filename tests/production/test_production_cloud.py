@@ -296,6 +296,7 @@ def test_rollback_cli_reports_the_state_when_a_part_fails(shop, cloud_fakes_pg, 
             "--format",
             "json",
         ],
+        obj=cloud_fakes_pg.transports,
     )
     assert result.exit_code == 5, result.output
     data = json.loads(result.stdout)

@@ -262,8 +262,7 @@ def test_two_runs_never_overlap(backend, app):
     from bbops.production.run import production_lock
 
     plan = load_plan(write_plan(app, SCHEMA + SEED))
-    url = backend.branches.connection("main", database="d", role="r", pooled=False).url
-    with production_lock(backend, url, "main", "another run"), pytest.raises(LockTimeout, match="bbops another run"):
+    with production_lock(backend, plan, "main", "another run"), pytest.raises(LockTimeout, match="bbops another run"):
         apply_production(backend, plan, lock_timeout=0.3)
     assert apply_production(backend, plan).steps  # free again
 

@@ -6,7 +6,7 @@ import pytest
 
 from bbops.core import redact
 from bbops.errors import ProviderError, UsageError
-from bbops.providers.base import DeploymentProvider, EnvProvider, EnvVar, fingerprint
+from bbops.providers.base import DeploymentProvider, EnvProvider, EnvVar, env_value_matches, fingerprint
 from bbops.providers.vercel import VercelProject
 from tests.fakes.plugin import CloudFakes
 
@@ -49,17 +49,20 @@ def test_upsert_is_one_batched_request_and_idempotent(vercel, cloud_fakes):
     assert cloud_fakes.vercel.scoped("DATABASE_URL")[0]["comment"] == fingerprint(url(2))
 
 
-def test_list_filters_by_target_and_git_branch_and_reads_values_only_when_asked(vercel, cloud_fakes):
+def test_list_filters_by_target_and_git_branch_and_sensitive_values_are_opaque(vercel, cloud_fakes):
     vercel.upsert_env(preview_vars("feat/a") + preview_vars("feat/b", n=3))
     cloud_fakes.vercel.add_env("SENTRY_DSN", "https://dsn.example/1", type="plain", target=["production"])
-    listed = vercel.list_env(git_branch="feat/a", decrypt=False)
+    listed = vercel.list_env(git_branch="feat/a")
     assert {(v.key, v.git_branch) for v in listed} == {("DATABASE_URL", "feat/a"), ("DATABASE_URL_UNPOOLED", "feat/a")}
-    assert all(v.value == "" for v in listed)
-    assert "decrypt" not in cloud_fakes.vercel.requests[-1].params
-    values = {v.key: v.value for v in vercel.list_env(git_branch="feat/b")}
     assert cloud_fakes.vercel.requests[-1].params["decrypt"] == "true"
+    values = {v.key: v.value for v in vercel.list_env(git_branch="feat/b")}
     assert values["DATABASE_URL"] == url(3)
     assert [v.key for v in vercel.list_env(target="production")] == ["SENTRY_DSN"]
+    # Vercel never returns a sensitive value: it is None, and the fingerprint bbops wrote decides.
+    vercel.upsert_env([EnvVar("TOKEN", url(9), "sensitive", ("production",))])
+    (token,) = [v for v in vercel.list_env(target="production") if v.key == "TOKEN"]
+    assert token.value is None and token.fingerprint == fingerprint(url(9))
+    assert env_value_matches(token, url(9)) and not env_value_matches(token, url(8))
 
 
 def test_a_201_with_failed_entries_is_an_error_naming_the_keys(vercel, cloud_fakes):

@@ -8,13 +8,14 @@ masks, the job summary, the PR comment, and that no token leaks anywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 from click.testing import CliRunner
 
 from bbops.cli import main
-from bbops.github.rest import use_transport
+from bbops.core.http import Transports
 from tests.fakes.github import API, FakeGitHub
 from tests.fakes.github_fixtures import BASE_REPO, make_runner, pull_request_payload
 from tests.fakes.plugin import CloudFakes
@@ -33,22 +34,21 @@ def runner(tmp_path, monkeypatch, cloud_fakes_pg: CloudFakes):
 
 @pytest.fixture
 def github():
-    fake = FakeGitHub(token=GH_TOKEN)
-    with use_transport(fake.transport(), sleep=lambda _: None):
-        yield fake
+    return FakeGitHub(token=GH_TOKEN)
 
 
-def step(*args: str):
-    result = CliRunner().invoke(main, list(args))
+def step(wired: Transports, *args: str):
+    result = CliRunner().invoke(main, list(args), obj=wired)
     assert result.exit_code == 0, result.output
     return result
 
 
 def test_preview_yml_on_the_cloud_backend(runner, github, cloud_fakes_pg: CloudFakes, tmp_path):
     neon, vercel = cloud_fakes_pg.neon, cloud_fakes_pg.vercel
+    wired = dataclasses.replace(cloud_fakes_pg.transports, github=github.transport())
     runner.event(pull_request_payload("opened", number=12, head_ref="feature/cloud"))
 
-    created = step("preview", "create", "--backend", "cloud", "--format", "json", "--export-env", "DATABASE_URL")
+    created = step(wired, "preview", "create", "--backend", "cloud", "--format", "json", "--export-env", "DATABASE_URL")
     # The runner masks every token before bbops prints anything else.
     first_lines = created.stderr.splitlines()[:4]
     for token in [*cloud_fakes_pg.tokens, GH_TOKEN]:
@@ -66,7 +66,7 @@ def test_preview_yml_on_the_cloud_backend(runner, github, cloud_fakes_pg: CloudF
     scoped = sorted(e["key"] for e in vercel.envs.values() if e.get("gitBranch") == "feature/cloud")
     assert scoped == ["DATABASE_URL", "DATABASE_URL_UNPOOLED"]
 
-    step("comment", "preview", "--backend", "cloud", "--report", str(report_path))
+    step(wired, "comment", "preview", "--backend", "cloud", "--report", str(report_path))
     (comment,) = github.on(BASE_REPO, 12)
     body = comment["body"]
     assert "| Branch | `preview/pr-12` |" in body and "| Parent | `development` |" in body
@@ -74,8 +74,8 @@ def test_preview_yml_on_the_cloud_backend(runner, github, cloud_fakes_pg: CloudF
     assert runner.outputs()["comment-id"] == str(comment["id"])
 
     runner.event(pull_request_payload("closed", number=12, head_ref="feature/cloud"))
-    step("preview", "delete", "--backend", "cloud")
-    step("comment", "preview", "--backend", "cloud")
+    step(wired, "preview", "delete", "--backend", "cloud")
+    step(wired, "comment", "preview", "--backend", "cloud")
     (comment,) = github.on(BASE_REPO, 12)
     assert "deleted" in comment["body"]
     assert not neon.named("preview/pr-12")

@@ -44,15 +44,8 @@ def open_local_backend(
     url: str | None = None,
     namespace: str | None = None,
     lock_timeout: float = 60.0,
-    plan: object | None = None,
 ) -> Backend:
-    """A ``Backend`` named ``local``. The server starts lazily, on the first branch operation.
-
-    ``plan`` is accepted so a backend factory can hand every backend the plan
-    alike; the local backend needs nothing from it (branch names map to
-    databases on their own).
-    """
-    del plan
+    """A ``Backend`` named ``local``. The server starts lazily, on the first branch operation."""
     # The folder is made on the first write or server start, not here: `local status` creates nothing.
     home = home or state_home()
     server = LocalServer(home, url)
@@ -62,4 +55,14 @@ def open_local_backend(
         lock_timeout=lock_timeout,
     )
     env = LocalEnv(home)
-    return Backend(name="local", branches=branches, env=env, deployments=LocalDeployments(home, env))
+    return Backend(
+        name="local",
+        branches=branches,
+        env=env,
+        deployments=LocalDeployments(home, env),
+        roots=branches,
+        protection=branches,
+        restore_points=branches,
+        admin=branches,
+        closers=(branches.close,),
+    )

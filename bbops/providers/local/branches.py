@@ -19,18 +19,30 @@ from datetime import UTC, datetime, timedelta
 from psycopg.conninfo import conninfo_to_dict
 
 from bbops.core import pg, redact
-from bbops.providers.base import Branch, Connection
+from bbops.providers.base import (
+    AdminDatabase,
+    Branch,
+    BranchProvider,
+    Connection,
+    ProtectedBranches,
+    RestorePoints,
+    RootBranches,
+)
 from bbops.providers.local import dbops
 from bbops.providers.local.catalog import Entry
 from bbops.providers.local.names import database_name, validate_name
-from bbops.providers.local.restorepoints import RestorePoints
+from bbops.providers.local.restorepoints import LocalRestorePoints
 from bbops.providers.local.session import fail, new_id
 
 MAX_EXPIRY = timedelta(days=30)
 
 
-class LocalBranches(RestorePoints):
-    """Branches as databases on one local server (see the module docstring)."""
+class LocalBranches(LocalRestorePoints, BranchProvider, RootBranches, ProtectedBranches, RestorePoints, AdminDatabase):
+    """Branches as databases on one local server (see the module docstring).
+
+    Besides branches it has root branches, protection, restore points and a
+    maintenance database for locks (``admin_url``); no timestamp restore.
+    """
 
     def list_branches(self) -> list[Branch]:
         catalog = self._catalog()

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bbops.errors import ProviderError, UsageError
-from bbops.providers.base import TARGETS, EnvProvider
+from bbops.providers.base import TARGETS, DeploymentProvider, EnvProvider
 from bbops.providers.local.state import file_lock, read_json, write_json_atomic
 
 FILE = "deployments.json"
 
 
-class LocalDeployments:
+class LocalDeployments(DeploymentProvider):
     def __init__(self, home: Path, env: EnvProvider | None = None) -> None:
         self.path = home / FILE
         self.lock_path = home / (FILE + ".lock")

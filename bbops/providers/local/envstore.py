@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bbops.core import redact
 from bbops.errors import ProviderError, UsageError
-from bbops.providers.base import TARGETS, EnvVar
+from bbops.providers.base import TARGETS, EnvProvider, EnvVar
 from bbops.providers.local.state import file_lock, read_json, write_json_atomic
 
 FILE = "env.json"
@@ -45,7 +45,7 @@ def check_variable(var: EnvVar) -> EnvVar:
         )
     if var.git_branch is not None and (not var.git_branch or targets != ("preview",)):
         raise UsageError(f"env var {var.key}: a git branch scope needs exactly the 'preview' target (as on Vercel)")
-    return EnvVar(var.key, var.value, var.type, targets, var.git_branch, var.id)
+    return EnvVar(var.key, var.value_to_write(), var.type, targets, var.git_branch, var.id)
 
 
 def _to_record(var: EnvVar, *, created: str | None = None) -> dict:
@@ -75,7 +75,7 @@ def _from_record(rec: dict) -> EnvVar:
     )
 
 
-class LocalEnv:
+class LocalEnv(EnvProvider):
     """Env vars in ``<home>/env.json`` (see the module docstring)."""
 
     def __init__(self, home: Path) -> None:

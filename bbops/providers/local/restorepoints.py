@@ -1,4 +1,4 @@
-"""Restore points of the local backend: ``snapshot`` and ``restore``.
+"""Restore points of the local backend (``RestorePoints``): ``snapshot`` and ``restore``.
 
 A snapshot is a template copy of a branch under another name, kept in the
 catalog with kind ``snapshot`` so it is never listed among branches (or
@@ -21,7 +21,7 @@ from bbops.providers.local.names import database_name, short_hash, validate_name
 from bbops.providers.local.session import CatalogSession, fail, new_id
 
 
-class RestorePoints(CatalogSession):
+class LocalRestorePoints(CatalogSession):
     def list_snapshots(self) -> list[Branch]:
         """Restore points (``snapshot`` and ``restore(preserve_under_name=...)``), never listed as branches."""
         catalog = self._catalog()

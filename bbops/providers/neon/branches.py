@@ -20,7 +20,14 @@ from urllib.parse import urlsplit
 from bbops.core import redact
 from bbops.core.http import ApiClient, RequestUncertain
 from bbops.errors import ProviderError, UsageError
-from bbops.providers.base import Branch, Connection
+from bbops.providers.base import (
+    Branch,
+    BranchProvider,
+    Connection,
+    InfraProvider,
+    RestorePoints,
+    TimestampRestore,
+)
 from bbops.providers.neon.infra import NeonInfraMixin
 from bbops.providers.neon.operations import OperationWaiter
 
@@ -44,8 +51,12 @@ def _stamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class NeonBranches(NeonInfraMixin):
-    """``BranchProvider`` and ``InfraProvider`` over the Neon API."""
+class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints, TimestampRestore):
+    """``BranchProvider``, ``InfraProvider``, ``RestorePoints`` and ``TimestampRestore`` over the Neon API.
+
+    No root branches (Neon makes the project's default branch itself) and no
+    admin database (locks live on a branch's database).
+    """
 
     def __init__(
         self,

@@ -50,6 +50,18 @@ def test_is_a_branch_provider_with_restore_points(branches: LocalBranches) -> No
     assert isinstance(branches, BranchProvider) and isinstance(branches, RestorePoints)
 
 
+def test_the_local_backend_declares_its_capabilities(tmp_path: Path, pg_server_url: str) -> None:
+    backend = open_local_backend(tmp_path / "home", url=pg_server_url, namespace=uuid.uuid4().hex[:10])
+    try:
+        # Roots, protection, restore points and a lock database; no project settings, no timestamp restore.
+        assert backend.roots is backend.branches and backend.protection is backend.branches
+        assert backend.restore_points is backend.branches and backend.admin is backend.branches
+        assert backend.infra is None and backend.timestamp_restore is None
+        assert backend.deployments is not None
+    finally:
+        backend.close()
+
+
 def test_create_copies_data_and_branches_are_independent(branches: LocalBranches) -> None:
     _root_with_data(branches)
     expires = datetime.now(UTC) + timedelta(days=7)

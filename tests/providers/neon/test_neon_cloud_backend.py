@@ -28,9 +28,12 @@ def test_branches_are_real_databases_made_from_their_parent(cloud_backend_pg: Ba
 
 
 def test_open_backend_cloud_uses_the_fakes(cloud_fakes):
-    be = open_backend("cloud", _plan_stub())
+    be = open_backend("cloud", _plan_stub(), cloud_fakes.transports)
     try:
         assert be.name == "cloud"
+        # What the cloud backend declares it can do (``Backend``'s capability fields).
+        assert be.roots is None and be.admin is None
+        assert be.infra is be.branches and be.restore_points is be.branches and be.timestamp_restore is be.branches
         assert {b.name for b in be.branches.list_branches()} == {"main", "development"}
         assert be.deployments.current_production() == cloud_fakes.vercel.project["targets"]["production"]["id"]
     finally:
