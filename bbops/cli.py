@@ -34,6 +34,7 @@ COMMANDS = {
     "rollback": "bbops.commands.production",
     "production": "bbops.commands.production",
     "stream": "bbops.commands.stream",
+    "doctor": "bbops.commands.doctor",
 }
 
 

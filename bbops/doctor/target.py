@@ -1,0 +1,40 @@
+"""Which database the doctor examines and which probe queries it EXPLAINs, from the command's options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bbops.core import redact
+from bbops.doctor.context import Probe
+from bbops.doctor.probes import probes_from_steps, read_probes
+from bbops.errors import UsageError
+from bbops.plan.model import Plan
+
+
+def plan_probes(plan: Plan) -> list[Probe]:
+    """The probe queries of the plan's ``check`` steps (``queries:``), if any."""
+    steps = plan.production.steps if plan.production else ()
+    return probes_from_steps((s.id, s.get("queries")) for s in steps if s.kind == "check" and s.get("queries"))
+
+
+def resolve_target(
+    database_url: str | None, branch: str | None, queries: Path | None, plan_path: Path | None, backend: str
+) -> tuple[str, list[Probe]]:
+    """``--branch`` asks the plan's backend for the app's database on that branch; else ``--database-url``."""
+    probes = read_probes(queries) if queries else []
+    if branch:
+        from bbops.providers.select import app_connection, plan_and_backend
+
+        with plan_and_backend(plan_path, backend) as (plan, be):
+            if be.branches.get_branch(branch) is None:
+                raise UsageError(f"branch {branch!r} does not exist on the {backend} backend")
+            url = app_connection(be, plan, branch).url
+            redact.register_url(url)
+            return url, probes or plan_probes(plan)
+    if not database_url:
+        raise UsageError("no database given: pass --database-url URL (or set DATABASE_URL) or --branch NAME")
+    if not probes and plan_path:
+        from bbops.plan import load_plan
+
+        probes = plan_probes(load_plan(plan_path))
+    return database_url, probes
