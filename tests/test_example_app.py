@@ -77,18 +77,40 @@ FOREIGN_KEYS = {
 INDEXES = {
     "products_category_id_idx": ("products", "(category_id)"),
     "products_subcategory_id_idx": ("products", "(subcategory_id)"),
-    "products_featured_idx": ("products", "(featured)"),
-    "products_search_idx": ("products", "USING gin (to_tsvector('english'"),
+    "products_featured_created_at_idx": ("products", "(created_at DESC) WHERE (featured = true)"),
+    "products_search_text_idx": ("products", "USING gin (to_tsvector('english'::regconfig, (((COALESCE(name"),
     "orders_user_id_idx": ("orders", "(user_id)"),
     "orders_status_idx": ("orders", "(status)"),
-    "orders_created_at_idx": ("orders", "(created_at DESC NULLS LAST)"),
+    "orders_created_at_desc_idx": ("orders", "(created_at DESC)"),
     "reviews_product_id_idx": ("reviews", "(product_id)"),
     "reviews_rating_idx": ("reviews", "(rating)"),
     "order_items_product_id_idx": ("order_items", "(product_id)"),
     "order_items_order_id_idx": ("order_items", "(order_id)"),
     "orders_open_created_at_idx": ("orders", "WHERE (status = ANY"),
     "products_active_in_stock_idx": ("products", "WHERE (is_active AND (stock > 0))"),
+    # 0003: an index for each foreign key that had none (what `bbops doctor` reported)
+    **{
+        f"{table}_{column}_idx": (table, f"({column})")
+        for table, column in [
+            ("user_sessions", "user_id"),
+            ("accounts", "user_id"),
+            ("sessions", "user_id"),
+            ("product_benefits", "product_id"),
+            ("product_ingredients", "product_id"),
+            ("order_items", "product_size_id"),
+            ("cart", "product_id"),
+            ("cart", "product_size_id"),
+            ("wishlist", "product_id"),
+            ("reviews", "user_id"),
+            ("review_votes", "user_id"),
+            ("instagram_posts", "product_id"),
+        ]
+    },
 }
+# Replaced by 0003: they served none of the app's queries.
+DROPPED = {"orders_created_at_idx", "products_search_idx", "products_featured_idx"}
+# The migrations that run outside a transaction (CONCURRENTLY index builds).
+NO_TRANSACTION = ["0002_concurrent_order_indexes", "0003_doctor_indexes"]
 
 
 def journal() -> list[dict]:
@@ -122,7 +144,7 @@ def app_url(make_database) -> Iterator[str]:
     report = migrate_up(url, DRIZZLE)
     assert report.tags == [e["tag"] for e in journal()]
     # Only the CONCURRENTLY file runs outside a transaction; the runner must agree with the directive.
-    assert [a.tag for a in report.applied if not a.transactional] == [journal()[2]["tag"]]
+    assert [a.tag for a in report.applied if not a.transactional] == NO_TRANSACTION
     apply_seeds(url)
     return url
 
@@ -137,7 +159,7 @@ def test_journal_matches_the_files_in_drizzle_kit_format() -> None:
     meta = json.loads((DRIZZLE / "meta" / "_journal.json").read_text(encoding="utf-8"))
     assert meta["version"] == "7" and meta["dialect"] == "postgresql"
     entries = meta["entries"]
-    assert len(entries) >= 3
+    assert len(entries) >= 4
     assert [e["idx"] for e in entries] == list(range(len(entries)))
     whens = [e["when"] for e in entries]
     assert whens == sorted(whens) and len(set(whens)) == len(whens), "drizzle applies by `when`: it must increase"
@@ -146,13 +168,18 @@ def test_journal_matches_the_files_in_drizzle_kit_format() -> None:
         assert (DRIZZLE / f"{e['tag']}.sql").is_file()
     on_disk = {p.stem for p in DRIZZLE.glob("*.sql")}
     assert on_disk == {e["tag"] for e in entries}, "every .sql file is in the journal and vice versa"
-    # Only the CONCURRENTLY migration opts out of a transaction, and it is all CONCURRENTLY index builds.
+    # Only the CONCURRENTLY migrations opt out of a transaction, and they are all CONCURRENTLY index builds.
     texts = {e["tag"]: (DRIZZLE / f"{e['tag']}.sql").read_text(encoding="utf-8") for e in entries}
     no_tx = [tag for tag, t in texts.items() if t.startswith("-- bbops:no-transaction\n")]
-    assert no_tx == [entries[2]["tag"]]
-    concurrent = list(chunks(texts[no_tx[0]]))
-    assert len(concurrent) >= 2
-    assert all("CREATE INDEX CONCURRENTLY IF NOT EXISTS" in c and c.count(";") == 1 for c in concurrent)
+    assert no_tx == NO_TRANSACTION
+    for tag in no_tx:
+        concurrent = chunks(texts[tag])
+        assert len(concurrent) >= 2
+        assert all(
+            ("CREATE INDEX CONCURRENTLY IF NOT EXISTS" in c or "DROP INDEX CONCURRENTLY IF EXISTS" in c)
+            and c.count(";") == 1
+            for c in concurrent
+        ), tag
 
 
 def test_exactly_the_nineteen_tables(conn: psycopg.Connection) -> None:
@@ -202,19 +229,27 @@ def test_performance_indexes_exist_and_are_valid(conn: psycopg.Connection) -> No
         assert on == table and valid and ready, definition
         assert fragment in definition, definition
     assert all(r[2] for r in rows), "no index is left invalid"
+    assert not DROPPED & set(by_name)
 
 
-def test_full_text_index_serves_the_search_query(conn: psycopg.Connection) -> None:
-    # The seeded table is tiny, so the planner would rather scan it: forbid that to see the index is usable.
+def test_indexes_serve_the_storefront_queries(conn: psycopg.Connection) -> None:
+    # The seeded tables are tiny, so the planner would rather scan them: forbid that to see the indexes are usable.
     conn.execute("SET enable_seqscan = off")
-    query = (
-        "SELECT slug FROM products "
-        "WHERE to_tsvector('english', name || ' ' || coalesce(description, '')) @@ plainto_tsquery('english', %s)"
+    search = (
+        "SELECT slug FROM products WHERE to_tsvector('english', coalesce(name, '') || ' ' || coalesce(description, '')) "
+        "@@ plainto_tsquery('english', %s)"
     )
-    plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query, ("sleep",)).fetchall())
-    assert "products_search_idx" in plan, plan
-    slugs = {r[0] for r in conn.execute(query, ("magnesium",))}
+    assert search.split(" WHERE ")[1].split(" @@")[0] in (APP / "queries.sql").read_text(), "the probe's expression"
+    plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + search, ("sleep",)).fetchall())
+    assert "products_search_text_idx" in plan, plan
+    slugs = {r[0] for r in conn.execute(search, ("magnesium",))}
     assert {"magnesium-glycinate", "magnesium-body-butter"} <= slugs
+    for query, index in (
+        ("SELECT id FROM orders ORDER BY created_at DESC LIMIT 5", "orders_created_at_desc_idx"),
+        ("SELECT id FROM products WHERE featured = true ORDER BY created_at DESC LIMIT 8", "products_featured_created_at_idx"),
+    ):
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query).fetchall())
+        assert index in plan and "Sort" not in plan, plan
 
 
 def test_seeds_fill_every_table_consistently(conn: psycopg.Connection) -> None:

@@ -49,7 +49,8 @@ def test_create_migrates_seeds_scrubs_and_hands_out_env(backend, plan):
     assert timedelta(days=6.9) < branch.expires_at - datetime.now(UTC) <= timedelta(days=7)
     # The app's tables are there, with the seed data, and drizzle-kit's history says all applied.
     tags = rows(backend, plan, "preview/pr-7", "select count(*) from drizzle.__drizzle_migrations")
-    assert tags[0][0] == 3
+    journal = json.loads((plan.base_dir / "bb-prodx" / "drizzle" / "meta" / "_journal.json").read_text())
+    assert tags[0][0] == len(journal["entries"]) == 4
     assert rows(backend, plan, "preview/pr-7", "select count(*) from products")[0][0] > 0
     # Env vars scoped to the git branch, pointing at the preview's own database.
     env = backend.env.list_env(target="preview", git_branch="feature/login")

@@ -183,16 +183,16 @@ def test_preview_lifecycle_as_preview_yml_runs_it(job, github):
     assert "actions/runs/4242" in first["body"] and "Preview database created" in summary
 
     # synchronize: the PR's new commit adds a migration; the preview is refreshed, the comment edited
-    add_migration(job.workspace, "0003_user_nickname", 'ALTER TABLE "users" ADD COLUMN "nickname" text;')
+    add_migration(job.workspace, "0004_user_nickname", 'ALTER TABLE "users" ADD COLUMN "nickname" text;')
     job.event(pull_request_payload("synchronize", number=pr, head_ref="feature/nickname", head_sha="f" * 40))
     create, outputs, _ = job.run("preview-create", backend="local")
     assert create.returncode == 0, create.stderr
-    assert outputs["created"] == "false" and outputs["migrations"] == "0003_user_nickname"
+    assert outputs["created"] == "false" and outputs["migrations"] == "0004_user_nickname"
     comment, outputs, _ = job.run("comment", kind="preview", report=report_path, backend="local")
     assert comment.returncode == 0, comment.stderr
     (second,) = marked(github, pr)
     assert second["id"] == first["id"]
-    assert "refreshed" in second["body"] and "- `0003_user_nickname`" in second["body"]
+    assert "refreshed" in second["body"] and "- `0004_user_nickname`" in second["body"]
     assert "+ column public.users.nickname: text" in second["body"]
     assert "`ffffffffffff`" in second["body"]
 
