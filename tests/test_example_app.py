@@ -236,7 +236,8 @@ def test_indexes_serve_the_storefront_queries(conn: psycopg.Connection) -> None:
     # The seeded tables are tiny, so the planner would rather scan them: forbid that to see the indexes are usable.
     conn.execute("SET enable_seqscan = off")
     search = (
-        "SELECT slug FROM products WHERE to_tsvector('english', coalesce(name, '') || ' ' || coalesce(description, '')) "
+        "SELECT slug FROM products WHERE "
+        "to_tsvector('english', coalesce(name, '') || ' ' || coalesce(description, '')) "
         "@@ plainto_tsquery('english', %s)"
     )
     assert search.split(" WHERE ")[1].split(" @@")[0] in (APP / "queries.sql").read_text(), "the probe's expression"
@@ -246,7 +247,10 @@ def test_indexes_serve_the_storefront_queries(conn: psycopg.Connection) -> None:
     assert {"magnesium-glycinate", "magnesium-body-butter"} <= slugs
     for query, index in (
         ("SELECT id FROM orders ORDER BY created_at DESC LIMIT 5", "orders_created_at_desc_idx"),
-        ("SELECT id FROM products WHERE featured = true ORDER BY created_at DESC LIMIT 8", "products_featured_created_at_idx"),
+        (
+            "SELECT id FROM products WHERE featured = true ORDER BY created_at DESC LIMIT 8",
+            "products_featured_created_at_idx",
+        ),
     ):
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query).fetchall())
         assert index in plan and "Sort" not in plan, plan

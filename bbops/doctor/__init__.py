@@ -12,8 +12,9 @@ Nothing here writes to the database: a fix is only ever shown as SQL.
 
 from __future__ import annotations
 
+from bbops.doctor.context import Limits
 from bbops.doctor.finding import Finding, Severity
 from bbops.doctor.report import Report, new_findings
-from bbops.doctor.runner import Limits, run_doctor
+from bbops.doctor.runner import run_doctor
 
 __all__ = ["Finding", "Limits", "Report", "Severity", "new_findings", "run_doctor"]

@@ -15,7 +15,8 @@ from bbops.doctor.sqltext import ident
 def cache_hit_ratio(ctx: Context) -> list[Finding]:
     """Share of table and index block reads served from shared buffers; low means the working set does not fit."""
     row = ctx.rows(
-        """SELECT coalesce(sum(heap_blks_hit), 0)::bigint AS heap_hit, coalesce(sum(heap_blks_read), 0)::bigint AS heap_read,
+        """SELECT coalesce(sum(heap_blks_hit), 0)::bigint AS heap_hit,
+                  coalesce(sum(heap_blks_read), 0)::bigint AS heap_read,
                   coalesce(sum(idx_blks_hit), 0)::bigint AS idx_hit, coalesce(sum(idx_blks_read), 0)::bigint AS idx_read
            FROM pg_statio_user_tables"""
     )[0]
@@ -45,7 +46,8 @@ def connections(ctx: Context) -> list[Finding]:
     row = ctx.rows(
         """SELECT count(*) FILTER (WHERE backend_type = 'client backend') AS used,
                   count(*) FILTER (WHERE state = 'active' AND backend_type = 'client backend') AS active,
-                  count(*) FILTER (WHERE state LIKE 'idle in transaction%' AND backend_type = 'client backend') AS idle_tx,
+                  count(*) FILTER (WHERE state LIKE 'idle in transaction%'
+                                   AND backend_type = 'client backend') AS idle_tx,
                   current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
                     AS available
            FROM pg_stat_activity"""
@@ -60,7 +62,12 @@ def connections(ctx: Context) -> list[Finding]:
             f"{row['used']} of {row['available']} connections in use ({share:.0%}); "
             "point the app at the pooled URL (-pooler host on Neon)",
             (str(ctx.value("SELECT current_database()")),),
-            {"used": row["used"], "available": row["available"], "active": row["active"], "idle_in_transaction": row["idle_tx"]},
+            {
+                "used": row["used"],
+                "available": row["available"],
+                "active": row["active"],
+                "idle_in_transaction": row["idle_tx"],
+            },
         )
     ]
 
@@ -82,7 +89,7 @@ ORDER BY xact_start NULLS LAST
 def sessions(ctx: Context) -> list[Finding]:
     """Long queries and idle-in-transaction sessions: both hold locks and stop vacuum from removing dead rows."""
     out = []
-    for r in ctx.rows(_SESSIONS, {"s": ctx.limits.session_seconds}):  # type: ignore[arg-type]
+    for r in ctx.rows(_SESSIONS, {"s": ctx.limits.session_seconds}):
         who = f"pid {r['pid']} ({r['usename']}" + (f", {r['application_name']}" if r["application_name"] else "") + ")"
         evidence = {
             "pid": r["pid"],

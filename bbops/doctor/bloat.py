@@ -42,7 +42,7 @@ def _align(n: float, to: int = 8) -> float:
     return math.ceil(n / to) * to
 
 
-def _finding(kind: str, schema: str, name: str, pages: int, expected: float, block: int, fix: str) -> Finding | None:
+def _finding(kind: str, schema: str, name: str, pages: int, expected: float, block: int, fix: str) -> Finding:
     wasted = max(pages - expected, 0) * block
     ratio = wasted / (pages * block) if pages else 0.0
     return Finding(
@@ -51,7 +51,12 @@ def _finding(kind: str, schema: str, name: str, pages: int, expected: float, blo
         f"{'table' if kind == 'bloat.table' else 'index'} {schema}.{name} is about {ratio:.0%} bloat "
         f"({wasted / 1_000_000:.1f} MB of {pages * block / 1_000_000:.1f} MB, estimated from statistics)",
         (dotted(schema, name),),
-        {"bytes": pages * block, "wasted_bytes": int(wasted), "ratio": round(ratio, 3), "expected_pages": math.ceil(expected)},
+        {
+            "bytes": pages * block,
+            "wasted_bytes": int(wasted),
+            "ratio": round(ratio, 3),
+            "expected_pages": math.ceil(expected),
+        },
         fix,
     )
 
@@ -75,9 +80,7 @@ def table_bloat(ctx: Context) -> list[Finding]:
                 f"-- VACUUM FULL takes an exclusive lock; pg_repack rebuilds online\n"
                 f"VACUUM (FULL, ANALYZE) {qualified(r['schema'], r['name'])};"
             )
-            found = _finding("bloat.table", r["schema"], r["name"], r["pages"], expected, r["block"], fix)
-            if found:
-                out.append(found)
+            out.append(_finding("bloat.table", r["schema"], r["name"], r["pages"], expected, r["block"], fix))
     return out
 
 
@@ -113,9 +116,7 @@ def index_bloat(ctx: Context) -> list[Finding]:
         expected = math.ceil(r["rows"] * tuple_bytes / usable) + 1  # + the metapage
         if _over(ctx, r["pages"], expected, r["block"]):
             fix = f"REINDEX INDEX CONCURRENTLY {qualified(r['schema'], r['name'])};"
-            found = _finding("bloat.index", r["schema"], r["name"], r["pages"], expected, r["block"], fix)
-            if found:
-                out.append(found)
+            out.append(_finding("bloat.index", r["schema"], r["name"], r["pages"], expected, r["block"], fix))
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,11 +52,11 @@ class Context:
     def server_version(self) -> int:
         return int(self.conn.info.server_version)
 
-    def rows(self, query: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+    def rows(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query, params)  # type: ignore[arg-type]
+            cur.execute(query, params)
             return cur.fetchall()
 
-    def value(self, query: str, params: Sequence[Any] | None = None) -> Any:
-        row = self.conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+    def value(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
+        row = self.conn.execute(query, params).fetchone()
         return row[0] if row else None

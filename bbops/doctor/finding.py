@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 Evidence = Mapping[str, int | float | str | bool | None]
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """Ordered: ``--fail-on warning`` also fails on errors."""
 
     INFO = "info"

@@ -70,9 +70,11 @@ _INDEXES = f"""
 SELECT i.indexrelid AS oid, n.nspname AS schema, t.relname AS table, x.relname AS name, am.amname AS method,
        i.indnkeyatts AS nkeys, i.indkey::int2[] AS keys, i.indclass::oid[] AS classes,
        i.indcollation::oid[] AS collations, i.indoption::int2[] AS options,
-       coalesce(pg_get_expr(i.indexprs, i.indrelid), '') AS exprs, coalesce(pg_get_expr(i.indpred, i.indrelid), '') AS pred,
+       coalesce(pg_get_expr(i.indexprs, i.indrelid), '') AS exprs,
+       coalesce(pg_get_expr(i.indpred, i.indrelid), '') AS pred,
        i.indisunique AS is_unique, i.indisprimary AS is_primary, i.indisvalid AS valid,
-       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid) AS backs_constraint,
+       EXISTS (SELECT 1 FROM pg_constraint k
+               WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid) AS backs_constraint,
        EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid) AS building,
        pg_relation_size(i.indexrelid) AS bytes, coalesce(s.idx_scan, 0) AS scans,
        pg_get_indexdef(i.indexrelid) AS definition
@@ -172,7 +174,8 @@ def duplicate_indexes(ctx: Context) -> list[Finding]:
 
 def _covers_foreign_key(ctx: Context) -> set[int]:
     rows = ctx.rows(
-        """SELECT i.indexrelid AS oid FROM pg_index i JOIN pg_constraint c ON c.conrelid = i.indrelid AND c.contype = 'f'
+        """SELECT i.indexrelid AS oid FROM pg_index i
+           JOIN pg_constraint c ON c.conrelid = i.indrelid AND c.contype = 'f'
            WHERE i.indpred IS NULL AND (i.indkey::int2[])[0:array_length(c.conkey, 1) - 1] @> c.conkey
              AND (i.indkey::int2[])[0:array_length(c.conkey, 1) - 1] <@ c.conkey"""
     )

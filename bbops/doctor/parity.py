@@ -49,7 +49,11 @@ def parity(ctx: Context) -> list[Finding]:
                 "parity.server_version",
                 Severity.WARNING if major else Severity.INFO,
                 f"Postgres {_release(here['version'])} here, {_release(there['version'])} on the other database"
-                + (": a major upgrade changes planner behaviour and some defaults; test the app's queries" if major else ""),
+                + (
+                    ": a major upgrade changes planner behaviour and some defaults; test the app's queries"
+                    if major
+                    else ""
+                ),
                 ("server_version",),
                 {"here": here["version"], "other": there["version"]},
             )

@@ -71,7 +71,7 @@ def _explain(ctx: Context, probe: Probe) -> Mapping[str, Any]:
         if ctx.server_version < 160000:
             raise UsageError("it has $n parameters, which only Postgres 16+ can plan without values")
         options += ", GENERIC_PLAN"
-    row = ctx.conn.execute(f"EXPLAIN ({options}) {probe.sql}").fetchone()  # type: ignore[arg-type]
+    row = ctx.conn.execute(f"EXPLAIN ({options}) {probe.sql}").fetchone()
     assert row is not None
     doc = row[0]
     return (doc[0] if isinstance(doc, list) else doc)["Plan"]  # type: ignore[no-any-return]

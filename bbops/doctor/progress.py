@@ -6,7 +6,7 @@ import sys
 from typing import Protocol
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 
 class CheckProgress(Protocol):
@@ -38,7 +38,7 @@ class RichProgress:
             console=Console(file=sys.stderr),
             transient=True,
         )
-        self._task: int | None = None
+        self._task: TaskID | None = None
         self._done = 0
 
     def start(self, total: int) -> None:

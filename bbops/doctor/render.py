@@ -36,7 +36,10 @@ def text(report: Report) -> str:
         lines.append(f"{f.severity.value.upper():7} {f.id}  {', '.join(f.objects)}")
         lines.append(f"        {f.message}")
         if f.fix:
-            lines += [f"        fix: {line}" if i == 0 else f"             {line}" for i, line in enumerate(f.fix.splitlines())]
+            lines += [
+                f"        fix: {line}" if i == 0 else f"             {line}"
+                for i, line in enumerate(f.fix.splitlines())
+            ]
     for s in report.skipped:
         lines.append(f"SKIPPED {s.check}: {s.reason}")
     lines.append(summary(report))
@@ -57,7 +60,17 @@ def markdown_findings(findings: Sequence[Finding]) -> str:
         rows.append(f"| {f.severity.value} | `{f.id}` | {_cell(objects)} | {_cell(f.message)} |")
     fixes = [f.fix for f in ordered(findings) if f.fix]
     if fixes:
-        rows += ["", "<details>", f"<summary>fixes ({len(fixes)})</summary>", "", "```sql", *fixes, "```", "", "</details>"]
+        rows += [
+            "",
+            "<details>",
+            f"<summary>fixes ({len(fixes)})</summary>",
+            "",
+            "```sql",
+            *fixes,
+            "```",
+            "",
+            "</details>",
+        ]
     return "\n".join(rows)
 
 

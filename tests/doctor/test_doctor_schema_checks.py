@@ -34,14 +34,20 @@ def test_unindexed_foreign_key(clean_url: str) -> None:
     assert found.objects == ("public.child.parent_id", "public.parent")
     assert found.evidence["on_delete"] == "CASCADE" and found.evidence["referenced_rows"] == 200
     assert int(found.evidence["referenced_bytes"] or 0) > 0 and found.severity is Severity.WARNING
-    assert found.fix == 'CREATE INDEX CONCURRENTLY IF NOT EXISTS "child_parent_id_idx" ON "public"."child" ("parent_id");'
+    assert (
+        found.fix == 'CREATE INDEX CONCURRENTLY IF NOT EXISTS "child_parent_id_idx" ON "public"."child" ("parent_id");'
+    )
     # The fix, applied, makes the finding go away.
     sql(clean_url, found.fix.replace(" CONCURRENTLY", ""))
     assert by_id(doctor(clean_url), "fk.unindexed") == []
 
 
 def test_partial_index_does_not_cover_a_foreign_key(clean_url: str) -> None:
-    sql(clean_url, "DROP INDEX child_parent_id_idx", "CREATE INDEX child_some ON child (parent_id) WHERE note IS NOT NULL")
+    sql(
+        clean_url,
+        "DROP INDEX child_parent_id_idx",
+        "CREATE INDEX child_some ON child (parent_id) WHERE note IS NOT NULL",
+    )
     assert [f.objects[0] for f in by_id(doctor(clean_url), "fk.unindexed")] == ["public.child.parent_id"]
 
 
