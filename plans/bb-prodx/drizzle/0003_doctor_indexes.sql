@@ -19,8 +19,6 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "orders_created_at_desc_idx" ON "orders"
 -- The storefront's search expression (plans/bb-prodx/queries.sql), repeated exactly so the planner can match it.
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "products_search_text_idx" ON "products" USING gin (to_tsvector('english', coalesce("name", '') || ' ' || coalesce("description", '')));--> statement-breakpoint
 -- Only the few featured products, newest first, instead of the whole boolean column.
-CREATE INDEX CONCURRENTLY IF NOT EXISTS "products_featured_created_at_idx" ON "products" USING btree ("created_at" DESC) WHERE "products"."featured" = true;--> statement-breakpoint
--- The three indexes these replace cost every write and served no query.
-DROP INDEX CONCURRENTLY IF EXISTS "orders_created_at_idx";--> statement-breakpoint
-DROP INDEX CONCURRENTLY IF EXISTS "products_search_idx";--> statement-breakpoint
-DROP INDEX CONCURRENTLY IF EXISTS "products_featured_idx";
+-- The indexes these supersede stay until `bbops doctor` shows them unused in production (the old database has
+-- them too, and a data-only copy is verified against its indexes).
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "products_featured_created_at_idx" ON "products" USING btree ("created_at" DESC) WHERE "products"."featured" = true;
