@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from bbops.commands.options import backend_option, plan_option, transports
+from bbops.commands.options import backend_option, confirm, plan_option, transports, yes_option
 from bbops.commands.production import after_rollback_option, run_production_steps
 from bbops.core import console
-from bbops.errors import DifferencesFound, UsageError
+from bbops.errors import DifferencesFound
 from bbops.infra import apply as infra
 from bbops.infra import render as infra_render
 from bbops.production.run import apply_production, env_owned_by_steps
@@ -49,7 +48,7 @@ def plan_cmd(check: bool, fmt: str, plan_path: Path | None, backend: str) -> Non
 
 
 @click.command("apply")
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (required when not on a terminal).")
+@yes_option
 @click.option("--dry-run", is_flag=True, help="Show the actions and change nothing.")
 @click.option(
     "--steps/--no-steps",
@@ -61,7 +60,7 @@ def plan_cmd(check: bool, fmt: str, plan_path: Path | None, backend: str) -> Non
 @plan_option
 @backend_option
 def apply_cmd(
-    auto_approve: bool, dry_run: bool, steps: bool, after_rollback: bool, plan_path: Path | None, backend: str
+    yes: bool, dry_run: bool, steps: bool, after_rollback: bool, plan_path: Path | None, backend: str
 ) -> None:
     """Make the infrastructure match the plan, then run the pending production steps."""
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
@@ -80,16 +79,12 @@ def apply_cmd(
             # ${NAME}, drift of an applied step, a rollback not yet acknowledged.
             apply_production(be, plan, dry_run=True, after_rollback=after_rollback, summary=False)
         if pending and not dry_run:
-            if not auto_approve:
-                if not sys.stdin.isatty():
-                    raise UsageError("not on a terminal: pass --auto-approve to apply without a prompt")
-                if not click.confirm(f"Apply {len(pending)} change(s)?", default=False):
-                    raise UsageError("not applied")
+            confirm(f"Apply {len(pending)} change(s)?", yes=yes, what="apply")
             report = infra.apply_actions(be, plan, actions, log=lambda line: console.say(f"  {line}", stderr=True))
             console.say(f"Applied {len(report.done)} change(s).")
         # Then the production steps (they need the infrastructure, e.g. the production branch).
         if steps:
-            run_production_steps(be, plan, dry_run=dry_run, auto_approve=auto_approve, after_rollback=after_rollback)
+            run_production_steps(be, plan, dry_run=dry_run, yes=yes, after_rollback=after_rollback)
 
 
 COMMANDS = [plan_cmd, apply_cmd]

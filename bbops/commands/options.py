@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from bbops.core.http import NETWORK, Transports
+from bbops.errors import UsageError
 
 
 def transports() -> Transports:
@@ -39,3 +41,31 @@ backend_option = click.option(
     show_default=True,
     help="Where branches and env vars live: the embedded local backend, or Neon and Vercel (env BBOPS_BACKEND).",
 )
+
+yes_option = click.option(
+    "--yes",
+    "--auto-approve",
+    "yes",
+    is_flag=True,
+    help="Go ahead without asking (required when not on a terminal); --auto-approve is the same.",
+)
+
+
+def on_terminal() -> bool:
+    """Whether someone can answer a prompt (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def refuse_off_terminal(*, yes: bool, what: str) -> None:
+    """Off a terminal (CI, a pipe, ``</dev/null``) nobody can answer a prompt: without ``--yes``, exit 2."""
+    if not yes and not on_terminal():
+        raise UsageError(f"not on a terminal: pass --yes (or --auto-approve) to {what} without a prompt")
+
+
+def confirm(question: str, *, yes: bool, what: str) -> None:
+    """Go on only if ``--yes`` was given or the person at the terminal says yes (else exit 2, nothing changed)."""
+    if yes:
+        return
+    refuse_off_terminal(yes=yes, what=what)
+    if not click.confirm(question, default=False):
+        raise UsageError("not confirmed: nothing was changed")

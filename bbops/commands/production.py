@@ -9,11 +9,18 @@ to run the undone steps again until the plan's steps change or
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from bbops.commands.options import backend_option, format_option, plan_option, transports
+from bbops.commands.options import (
+    backend_option,
+    confirm,
+    format_option,
+    on_terminal,
+    plan_option,
+    refuse_off_terminal,
+    transports,
+    yes_option,
+)
 from bbops.core import console
 from bbops.errors import UsageError
 from bbops.github import runner as gha
@@ -55,7 +62,7 @@ def run_production_steps(
     plan: Plan,
     *,
     dry_run: bool,
-    auto_approve: bool,
+    yes: bool,
     after_rollback: bool,
     fmt: str = "text",
 ) -> RunReport:
@@ -69,12 +76,9 @@ def run_production_steps(
     if dry_run or not preview.steps:
         _print_run(preview, fmt)
         return preview
-    if not auto_approve:
-        if not sys.stdin.isatty():
-            raise UsageError("not on a terminal: pass --auto-approve to run the production steps without a prompt")
+    if not yes and on_terminal():
         _print_run(preview)
-        if not click.confirm(f"Run {len(preview.steps)} production step(s)?", default=False):
-            raise UsageError("not applied")
+    confirm(f"Run {len(preview.steps)} production step(s)?", yes=yes, what="run the production steps")
     report = apply_production(backend, plan, after_rollback=after_rollback, log=_log, health=health)
     _print_run(report, fmt)
     return report
@@ -86,18 +90,16 @@ def production_group() -> None:
 
 
 @production_group.command("apply")
-@click.option("--auto-approve", is_flag=True, help="Run without asking (required when not on a terminal).")
+@yes_option
 @click.option("--dry-run", is_flag=True, help="Show the steps that would run and change nothing.")
 @after_rollback_option
 @plan_option
 @backend_option
 @format_option
-def production_apply_cmd(auto_approve, dry_run, after_rollback, plan_path, backend, fmt) -> None:
+def production_apply_cmd(yes, dry_run, after_rollback, plan_path, backend, fmt) -> None:
     """Run the pending production steps once each, in order (no infrastructure changes)."""
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
-        run_production_steps(
-            be, plan, dry_run=dry_run, auto_approve=auto_approve, after_rollback=after_rollback, fmt=fmt
-        )
+        run_production_steps(be, plan, dry_run=dry_run, yes=yes, after_rollback=after_rollback, fmt=fmt)
 
 
 @production_group.command("status")
@@ -164,13 +166,24 @@ def _print_rollback(report: RollbackReport, fmt: str) -> None:
 @click.option("--env", "env", is_flag=True, help="Put back the env vars production steps changed.")
 @click.option("--deployment", is_flag=True, help="Make the previous production deployment serve again.")
 @click.option("--dry-run", is_flag=True, help="Say what each part would do; change nothing.")
+@yes_option
 @plan_option
 @backend_option
 @format_option
-def rollback_cmd(to, data, env, deployment, dry_run, plan_path, backend, fmt) -> None:
-    """Put production back to a restore point: data, env vars, deployment (no part flag: all), then health check."""
+def rollback_cmd(to, data, env, deployment, dry_run, yes, plan_path, backend, fmt) -> None:
+    """Put production back to a restore point: data, env vars, deployment (no part flag: all), then health check.
+
+    Asks first on a terminal (after showing what it would do); elsewhere it needs --yes.
+    """
     chosen = tuple(n for n, on in zip(PARTS, (data, env, deployment), strict=True) if on) or PARTS
+    if not dry_run:  # refused before the plan or the backend is even opened
+        refuse_off_terminal(yes=yes, what="roll back production")
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
+        if not dry_run and not yes:  # on a terminal: show what would happen, then ask
+            preview = rollback(be, plan, to, parts=chosen, dry_run=True)
+            for line in preview.lines():
+                console.say(f"  {line}")
+            confirm(f"Roll back {preview.branch} to {preview.to}?", yes=False, what="roll back production")
         try:
             report = rollback(
                 be,

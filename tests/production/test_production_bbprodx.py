@@ -106,13 +106,13 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
     # The cutover's undo: env and deployment only; the new database keeps its data.
     monkeypatch.delenv("APP_HEALTH_URL")  # health is checked only when the URL is known
     undo = runner.invoke(
-        main, obj=wired, args=["rollback", "--to", "latest", "--env", "--deployment", "--plan", str(PLAN)]
+        main, obj=wired, args=["rollback", "--to", "latest", "--env", "--deployment", "--plan", str(PLAN), "--yes"]
     )
     assert undo.exit_code == 2, undo.output  # the plan refers to ${APP_HEALTH_URL} for its health check
     assert "APP_HEALTH_URL" in undo.output and "env: done" not in undo.output  # refused before any part
     monkeypatch.setenv("APP_HEALTH_URL", "https://bb-prodx.example/api/health")
     undo = runner.invoke(
-        main, obj=wired, args=["rollback", "--to", "latest", "--env", "--deployment", "--plan", str(PLAN)]
+        main, obj=wired, args=["rollback", "--to", "latest", "--env", "--deployment", "--plan", str(PLAN), "--yes"]
     )
     assert undo.exit_code == 0, undo.output
     assert "env: done" in undo.stdout and "deployment: done" in undo.stdout and "health: done" in undo.stdout

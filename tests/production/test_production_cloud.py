@@ -285,6 +285,7 @@ def test_rollback_cli_reports_the_state_when_a_part_fails(shop, cloud_fakes_pg, 
         main,
         [
             "rollback",
+            "--yes",
             "--to",
             "latest",
             "--env",

@@ -232,8 +232,49 @@ def test_cli_apply_and_rollback_dry_run(local_env, app, monkeypatch):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["parts"][0]["status"] == "would do" and data["ok"] is True
-    result = runner.invoke(main, ["rollback", "--to", "no-such-point", "--plan", str(path)])
+    result = runner.invoke(main, ["rollback", "--to", "no-such-point", "--plan", str(path), "--yes"])
     assert result.exit_code == 2 and "no restore point 'no-such-point'" in result.output
+
+
+def _production_state(backend) -> tuple[list[tuple], list[str], list[str]]:
+    """Rows of the app's table on main, restore points, and the rollbacks recorded: what a rollback changes."""
+    url = backend.branches.connection("main", database="d", role="r", pooled=False).url
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT id, name FROM users ORDER BY 1").fetchall()
+        rollbacks = [r for (r,) in conn.execute("SELECT restore_point FROM bbops.rollbacks ORDER BY 1")]
+    return rows, [p.name for p in backend.restore_points.list_snapshots()], rollbacks
+
+
+def test_rollback_off_a_terminal_without_yes_changes_nothing_and_exits_2(backend, app, monkeypatch):
+    """Issue 12, item 3: `</dev/null` used to restore data and drop the rows written after the point."""
+    plan_path = write_plan(app, SCHEMA + SEED)
+    apply_production(backend, load_plan(plan_path))
+    url = backend.branches.connection("main", database="d", role="r", pooled=False).url
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO users VALUES (99, 'written after the restore point')")
+    before = _production_state(backend)
+    runner = CliRunner()  # its stdin is not a terminal, like a CI job or `</dev/null`
+    for flags in ([], ["--data"], ["--env", "--deployment"]):
+        result = runner.invoke(main, ["rollback", "--to", "latest", *flags, "--plan", str(plan_path)])
+        assert result.exit_code == 2, result.output
+        assert "not on a terminal: pass --yes" in result.stderr
+        assert _production_state(backend) == before
+    # --auto-approve is the same flag as --yes, for rollback as for apply.
+    done = runner.invoke(main, ["rollback", "--to", "latest", "--data", "--plan", str(plan_path), "--auto-approve"])
+    assert done.exit_code == 0, done.output
+    # The restore point predates the first step: with --yes the data really went back (no users table).
+    assert query(backend, "SELECT to_regclass('public.users')") == [(None,)]
+
+
+def test_rollback_on_a_terminal_shows_the_parts_and_asks(backend, app, monkeypatch):
+    plan_path = write_plan(app, SCHEMA + SEED)
+    apply_production(backend, load_plan(plan_path))
+    before = _production_state(backend)
+    monkeypatch.setattr("bbops.commands.options.on_terminal", lambda: True)
+    result = CliRunner().invoke(main, ["rollback", "--to", "latest", "--data", "--plan", str(plan_path)], input="n\n")
+    assert result.exit_code == 2 and "not confirmed: nothing was changed" in result.output
+    assert "Roll back main to bbops-rp-" in result.output and "data:" in result.output
+    assert _production_state(backend) == before
 
 
 def test_status_shows_each_step_and_the_restore_points(local_env, app):

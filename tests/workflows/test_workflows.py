@@ -241,6 +241,23 @@ def test_rollback_inputs():
     assert inputs["confirm"]["type"] == "string"
 
 
+def test_rollback_passes_yes_only_after_the_typed_confirmation(tmp_path):
+    """The action adds --yes only when told; the workflow tells it only for the exact confirmation string."""
+    workflow = load(ROOT / ".github/workflows/rollback.yml")
+    (step,) = [s for s in _steps(workflow) if s.get("uses") == "./actions/rollback"]
+    assert step["with"]["confirmed"] == "${{ inputs.confirm == 'rollback production' }}"
+    script = load(ROOT / "actions/rollback/action.yml")["runs"]["steps"][-1]["run"]
+    # Run the action's script with a `bbops` that prints the arguments it was given.
+    (tmp_path / "bbops").write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    (tmp_path / "bbops").chmod(0o755)
+    for confirmed, dry_run, yes in (("false", "false", False), ("true", "false", True), ("false", "true", False)):
+        env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "TO": "latest", "DRY_RUN": dry_run, "CONFIRMED": confirmed}
+        done = subprocess.run(["bash", "-eo", "pipefail", "-c", script], env=env, capture_output=True, text=True)
+        args = done.stdout.split()
+        assert done.returncode == 0 and args[:3] == ["rollback", "--to", "latest"]
+        assert ("--yes" in args) is yes and ("--dry-run" in args) is (dry_run == "true")
+
+
 def test_gc_workflow():
     data = load(ROOT / ".github/workflows/gc.yml")
     assert "schedule" in triggers(data)
