@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Protocol
 
 import psycopg
 
@@ -48,6 +50,33 @@ class AppliedMigration:
         }
 
 
+class Observer(Protocol):
+    """Watches a run from outside (the preview's measured review): told when each migration and statement runs.
+
+    ``migration`` is entered before the first statement and left after the commit (or the failure), so
+    a transactional migration's locks are released by the time it is left.
+    """
+
+    def migration(
+        self, m: Migration, statements: Sequence[Statement], pid: int, transactional: bool
+    ) -> AbstractContextManager[None]: ...
+
+    def statement(self, stmt: Statement) -> AbstractContextManager[None]: ...
+
+
+class NoObserver:
+    def migration(
+        self, m: Migration, statements: Sequence[Statement], pid: int, transactional: bool
+    ) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def statement(self, stmt: Statement) -> AbstractContextManager[None]:
+        return nullcontext()
+
+
+NO_OBSERVER = NoObserver()
+
+
 def statements_for(migration: Migration, transactional: bool) -> list[Statement]:
     """What bbops sends: drizzle's chunks, each split further when running outside a transaction."""
     if transactional:
@@ -66,13 +95,15 @@ class Target:
     table: str = history.DRIZZLE_TABLE
 
 
-def apply_transactional(conn: psycopg.Connection, m: Migration, target: Target) -> AppliedMigration:
+def apply_transactional(
+    conn: psycopg.Connection, m: Migration, target: Target, observer: Observer = NO_OBSERVER
+) -> AppliedMigration:
     stmts = statements_for(m, True)
     started = time.monotonic()
     try:
         with conn.transaction():
             for stmt in stmts:
-                _run(conn, m, stmt, len(stmts))
+                _run(conn, m, stmt, len(stmts), observer)
             history.record_applied(conn, m.hash, m.when, target.schema, target.table)
             log_id = history.log_start(
                 conn,
@@ -103,6 +134,7 @@ def apply_outside_transaction(
     previous: Attempt | None,
     emit: Callable[[str], None],
     repaired: list[str],
+    observer: Observer = NO_OBSERVER,
 ) -> AppliedMigration:
     stmts = statements_for(m, False)
     skip = 0
@@ -124,7 +156,7 @@ def apply_outside_transaction(
     try:
         for stmt in stmts[skip:]:
             _repair_invalid_index(conn, stmt, emit, repaired)
-            _run(conn, m, stmt, len(stmts))
+            _run(conn, m, stmt, len(stmts), observer)
             done.append(stmt.sql)
             history.log_progress(conn, log_id, done)
         with conn.transaction():
@@ -141,9 +173,10 @@ def apply_outside_transaction(
     return AppliedMigration(m.tag, m.when, False, len(stmts) - skip, skip, time.monotonic() - started, reason)
 
 
-def _run(conn: psycopg.Connection, m: Migration, stmt: Statement, total: int) -> None:
+def _run(conn: psycopg.Connection, m: Migration, stmt: Statement, total: int, observer: Observer) -> None:
     try:
-        conn.execute(stmt.sql, prepare=False)
+        with observer.statement(stmt):
+            conn.execute(stmt.sql, prepare=False)
     except psycopg.Error as exc:
         raise MigrationError(_describe(m, stmt, total, exc)) from None
 

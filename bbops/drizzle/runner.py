@@ -22,7 +22,9 @@ from bbops.core.locks import Holder, advisory_lock
 from bbops.drizzle import history
 from bbops.drizzle.compare import MigrationState, MigrationStatus, compare
 from bbops.drizzle.execute import (
+    NO_OBSERVER,
     AppliedMigration,
+    Observer,
     Target,
     apply_outside_transaction,
     apply_transactional,
@@ -83,6 +85,7 @@ def migrate_up(
     migrations_table: str = history.DRIZZLE_TABLE,
     lint: Severity | None = None,
     lint_ignores: Sequence[LintIgnore] = (),
+    observer: Observer = NO_OBSERVER,
 ) -> MigrateReport:
     """Apply pending migrations (up to and including ``to``); see the module doc for guarantees.
 
@@ -125,7 +128,7 @@ def migrate_up(
             _check_drift(status, allow_changed, warn)
             planned = _plan(conn, journal, status, stop, warn)
             check_pending(journal, [p.tag for p in planned], lint, lint_ignores)
-            applied, repaired = _apply(conn, journal, planned, target, emit)
+            applied, repaired = _apply(conn, journal, planned, target, emit, observer)
     return MigrateReport(
         status.database,
         str(folder),
@@ -196,6 +199,7 @@ def _apply(
     planned: list[PlannedMigration],
     target: Target,
     emit: Callable[[str], None],
+    observer: Observer,
 ) -> tuple[list[AppliedMigration], list[str]]:
     if not planned:
         emit("nothing to apply: the database is up to date")
@@ -210,10 +214,13 @@ def _apply(
         m = by_tag[p.tag]
         how = "in a transaction" if p.transactional else f"outside a transaction: {p.reason}"
         emit(f"applying {m.tag} ({len(p.statements)} statements, {how})")
-        if p.transactional:
-            result = apply_transactional(conn, m, target)
-        else:
-            result = apply_outside_transaction(conn, m, target, p.reason or "", attempts.get(m.tag), emit, repaired)
+        with observer.migration(m, statements_for(m, p.transactional), conn.info.backend_pid, p.transactional):
+            if p.transactional:
+                result = apply_transactional(conn, m, target, observer)
+            else:
+                previous = attempts.get(m.tag)
+                reason = p.reason or ""
+                result = apply_outside_transaction(conn, m, target, reason, previous, emit, repaired, observer)
         emit(f"applied {m.tag} in {result.duration_s:.2f}s")
         applied.append(result)
     return applied, repaired

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bbops.core import pg
 from bbops.core.locks import advisory_lock
@@ -24,6 +25,7 @@ from bbops.preview.request import PullRequest, check_git_branch, check_pr
 from bbops.preview.seed import run_seeds
 from bbops.providers.base import Backend
 from bbops.providers.select import app_connection, lock_url
+from bbops.review.measure import review_migrations
 
 LOCK_TIMEOUT = 120.0
 
@@ -43,6 +45,7 @@ class PreviewReport:
     scrubbed: list[str] = field(default_factory=list)
     env: list[str] = field(default_factory=list)
     redeployed: str | None = None
+    review: dict[str, Any] | None = None  # the measured migration review (bbops.review.measured)
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
@@ -187,8 +190,16 @@ def _prepare(backend: Backend, plan: Plan, report: PreviewReport, log: Callable[
     direct = app_connection(backend, plan, report.branch)
     report.host, report.database = direct.host, direct.database
     if policy.migrations:
-        result = migrate_up(direct.url, policy.migrations, on_event=log)
+        # Measured while they run: durations, locks, blocked reads/writes; rows and sizes from the parent.
+        result, measured = review_migrations(
+            direct.url,
+            policy.migrations,
+            parent_url=lambda: app_connection(backend, plan, report.parent).url,
+            ignores=policy.lint_ignores,
+            on_event=log,
+        )
         report.migrations = [m.tag for m in result.applied]
+        report.review = measured.as_dict() if result.applied else None
     with pg.connection(direct.url) as conn:
         if policy.seed:
             report.seeds = run_seeds(conn, policy.seed)

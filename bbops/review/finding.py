@@ -41,6 +41,12 @@ class Finding:
     def location(self) -> str:
         return f"{self.file}:{self.line}"
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Finding:
+        """Back from ``as_dict`` (the preview report's JSON, read again by ``comment preview``)."""
+        fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**{**fields, "severity": Severity(d["severity"])})
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "rule": self.rule,
