@@ -17,6 +17,7 @@ from typing import Any
 
 from bbops.core import redact
 from bbops.github.schemadiff import SchemaChange, render_markdown
+from bbops.review.timeline import render_review
 
 PREVIEW_MARKER = "<!-- bbops:preview -->"
 PLAN_MARKER = "<!-- bbops:plan -->"
@@ -43,6 +44,7 @@ class PreviewComment:
     schema_note: str | None = None  # why the diff is missing, when it is
     plan_output: str | None = None
     run_url: str | None = None
+    review: Mapping[str, Any] | None = None  # the preview report's measured migration review
 
     @classmethod
     def from_report(cls, report: Mapping[str, Any], **extra: Any) -> PreviewComment:
@@ -69,6 +71,7 @@ class PreviewComment:
             "migrations": strings("migrations"),
             "seeds": strings("seeds"),
             "env": strings("env"),
+            "review": report.get("review") if isinstance(report.get("review"), dict) else None,
         }
         fields.update(extra)
         return cls(**fields)
@@ -111,6 +114,8 @@ def render_preview(c: PreviewComment) -> str:
 
     parts.append(f"**Migrations run** ({len(c.migrations)})")
     parts += [_list(c.migrations, "_none: the branch was already up to date_"), ""]
+    if c.review:
+        parts += render_review(c.review, c.parent)
     if c.seeds:
         parts += [f"**Seed files** ({len(c.seeds)})", _list(c.seeds, ""), ""]
 

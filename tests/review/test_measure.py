@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from bbops.review.measure import review_migrations
+from bbops.review.measured import REVIEW_AFTER_S
 from tests.review.helpers import write_folder
 
 ROWS = 200_000
@@ -80,8 +81,11 @@ def test_concurrent_and_not_valid_rewrites_measure_no_blocked_writes(shop: str, 
     m = by_tag(measured)
     assert len(m) == 4
     for tag, run in m.items():
-        assert run["writes_blocked_s"] < 0.05, (tag, run)
+        # ~0: the NOT VALID constraint and SET NOT NULL (which uses the validated check) still take ACCESS
+        # EXCLUSIVE, but for milliseconds rather than for a scan; under REVIEW_AFTER_S on a busy CI machine.
+        assert run["writes_blocked_s"] < REVIEW_AFTER_S, (tag, run)
     index, check, validate, *_ = measured.statements
+    assert ("public.orders", "ACCESS EXCLUSIVE") in check.locks
     assert ("public.orders", "SHARE UPDATE EXCLUSIVE") in index.locks
     assert ("public.orders", "SHARE UPDATE EXCLUSIVE") in validate.locks
     assert measured.verdict()[0] == "ok"
