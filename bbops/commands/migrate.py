@@ -11,6 +11,7 @@ from bbops.core import console, redact
 from bbops.drizzle.history import DRIZZLE_SCHEMA, DRIZZLE_TABLE
 from bbops.drizzle.runner import MigrateReport, migrate_status, migrate_up
 from bbops.errors import DifferencesFound
+from bbops.github import runner as gha
 from bbops.review import gate, reporters
 from bbops.review.finding import Severity, blocks_at
 
@@ -192,6 +193,8 @@ def lint(
         redact.register_url(database_url)
     report = gate.lint_request(folder, plan_path, database_url)
     console.say(reporters.render(report, fmt))
+    if fmt == "github":
+        gha.append_summary("### Migration lint\n\n" + reporters.markdown(report.findings))
     refused = blocks_at(list(report.findings), _LEVELS.get(fail_on))
     if refused:
         raise DifferencesFound(f"{len(refused)} lint finding(s) at --fail-on {fail_on}: {reporters.summary(report)}")

@@ -62,6 +62,16 @@ def test_github_format_writes_annotations_on_the_files_lines(folder: Path):
     assert "%0AFix: CREATE INDEX CONCURRENTLY" in line
 
 
+def test_the_lint_action_in_a_runner_annotates_and_writes_the_job_summary(folder: Path, monkeypatch):
+    from tests.fakes.github_fixtures import make_runner
+
+    runner = make_runner(folder.parent, monkeypatch)
+    code, out, _ = run("migrate", "lint", "--format", "github", "--fail-on", "error", "--dir", str(folder))
+    assert code == 1 and "::error file=drizzle/0001_index.sql,line=1" in out
+    summary = runner.summary.read_text()
+    assert summary.startswith("### Migration lint") and "`require-concurrent-index-creation`" in summary
+
+
 def test_markdown_format_is_a_table_with_ignored_findings_folded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)
     write_folder(tmp_path / "drizzle", [("0000_setup", SETUP), ("0001_index", INDEX), ("0002_drop", DROP_IGNORED)])

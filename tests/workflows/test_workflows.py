@@ -28,6 +28,7 @@ BIN = Path(sys.executable).parent
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 EXPECTED_ACTIONS = {
     "validate",
+    "lint",
     "plan",
     "apply",
     "preview-create",
@@ -222,6 +223,10 @@ def test_plan_workflow():
     assert triggers(data)["pull_request"]["paths"] == ["plans/**"]
     uses = [s.get("uses") for s in _steps(data)]
     assert "./actions/validate" in uses and "./actions/plan" in uses and "./actions/comment" in uses
+    # Lint needs no secret and no write permission, so it runs for fork PRs too.
+    lint = data["jobs"]["lint"]
+    assert lint["permissions"] == {"contents": "read"} and "if" not in lint
+    assert [s.get("uses") for s in lint["steps"]][1:] == ["./actions/lint"]
 
 
 def test_apply_and_rollback_are_serialised_in_production():
