@@ -178,9 +178,9 @@ def _one(run: MigrationRun, origin: float, out: Measured) -> None:
             continue
         key = (obs.table, obs.mode)
         last_seen[key] = obs.at
-        i = max((j for j, s in enumerate(run.statements) if s.start <= obs.at), default=None)
-        if i is not None and key not in held:
-            taken[i].append(key)
+        during = max((j for j, s in enumerate(run.statements) if s.start <= obs.at), default=None)
+        if during is not None and key not in held:
+            taken[during].append(key)
             held.add(key)
     # Per kind, the union over tables of the probes' blocked time (timed-out attempts and sampled waits).
     by_probe = {pid: (table, kind) for table, kind, pid, _ in run.blocked}
