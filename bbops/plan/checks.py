@@ -12,6 +12,7 @@ from typing import Any
 from bbops.errors import Problem
 from bbops.plan.credentials import find_credentials
 from bbops.plan.loader import Loaded
+from bbops.plan.model import DEFAULT_BRANCH_TEMPLATE, template_pr
 
 AUTOSCALING_MAX_CU = 16
 
@@ -44,6 +45,7 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
 
     preview = data.get("preview") or {}
     need_branch(("preview", "parent"), preview.get("parent"), "parent")
+    out += _template_problems(loaded, preview.get("branch_name") or DEFAULT_BRANCH_TEMPLATE, sorted(known))
     if preview.get("migrations"):
         out += _migrations_dir(loaded, ("preview", "migrations"), base_dir / preview["migrations"])
     for i, seed in enumerate(preview.get("seed") or []):
@@ -68,6 +70,21 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
             for key in sorted(set(step.get("undo") or {}) - set(step.get("env") or {})):
                 out.append(loaded.problem((*path, "undo", key), f"`{key}` is not one of the variables this step sets"))
     return out
+
+
+def _template_problems(loaded: Loaded, template: str, branches: list[str]) -> list[Problem]:
+    """A preview template must never name a long-lived branch: create would reuse, scrub and expire it."""
+    taken = [name for name in branches if template_pr(template, name) is not None]
+    if not taken:
+        return []
+    name = taken[0]
+    return [
+        loaded.problem(
+            ("preview", "branch_name"),
+            f"`{template}` gives PR #{template_pr(template, name)} the name of the plan's branch `{name}`; "
+            "choose a template no long-lived branch matches (e.g. `preview/pr-{pr}`)",
+        )
+    ]
 
 
 def _branch_problems(loaded: Loaded, branches: dict[str, dict]) -> list[Problem]:

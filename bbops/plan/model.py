@@ -164,6 +164,21 @@ class Preview:
     def branch_for(self, pr: int) -> str:
         return self.branch_name.replace("{pr}", str(pr))
 
+    def pr_of(self, name: str) -> int | None:
+        """The PR number whose preview branch is ``name``, or None (the inverse of ``branch_for``)."""
+        return template_pr(self.branch_name, name)
+
+
+def template_pr(template: str, name: str) -> int | None:
+    """The PR number ``n`` for which ``template`` gives ``name``, if any (as ``str(n)``: no sign, no leading 0)."""
+    prefix, _, suffix = template.partition("{pr}")
+    if len(name) <= len(prefix) + len(suffix) or not (name.startswith(prefix) and name.endswith(suffix)):
+        return None
+    middle = name[len(prefix) : len(name) - len(suffix)]
+    if not (middle.isascii() and middle.isdigit()) or middle.startswith("0"):
+        return None
+    return int(middle)
+
 
 @dataclass(frozen=True)
 class Step:

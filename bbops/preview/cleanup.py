@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bbops.plan.model import Plan, Preview
+from bbops.plan.model import Plan
 from bbops.preview.env import delete_preview_env, preview_keys
 from bbops.preview.lifecycle import policy_of, preview_lock
+from bbops.preview.ownership import check_ours, owned_pr
 from bbops.preview.request import check_git_branch, check_pr
 from bbops.providers.base import Backend, Branch
 
@@ -34,21 +35,24 @@ def delete(backend: Backend, plan: Plan, number: int, *, git_branch: str | None 
     check_git_branch(git_branch)
     with preview_lock(backend, plan, name):
         branch = backend.branches.get_branch(name)
+        if branch:
+            check_ours(plan, branch, number)
         git_branch = git_branch or (branch.annotations.get("git_branch") if branch else None)
         deleted = backend.branches.delete_branch(name) if branch else False
         env_deleted = delete_preview_env(backend, plan, git_branch) if git_branch else 0
     return DeleteReport(number, name, deleted, env_deleted)
 
 
-def is_preview(policy: Preview, branch: Branch) -> bool:
-    prefix, _, suffix = policy.branch_name.partition("{pr}")
-    middle = branch.name[len(prefix) : len(branch.name) - len(suffix) if suffix else None]
-    return branch.name.startswith(prefix) and branch.name.endswith(suffix) and middle.isdigit()
+def is_preview(plan: Plan, branch: Branch) -> bool:
+    """Named by the preview template, and neither protected, long-lived nor another PR's branch."""
+    return owned_pr(plan, branch) is not None
 
 
 def list_previews(backend: Backend, plan: Plan) -> list[Branch]:
-    policy = policy_of(plan)
-    return sorted((b for b in backend.branches.list_branches() if is_preview(policy, b)), key=lambda b: b.pr or 0)
+    policy_of(plan)
+    return sorted(
+        (b for b in backend.branches.list_branches() if is_preview(plan, b)), key=lambda b: owned_pr(plan, b) or 0
+    )
 
 
 @dataclass
@@ -78,8 +82,9 @@ def gc(backend: Backend, plan: Plan, *, dry_run: bool = False, now: datetime | N
         orphan = bool(plan.vercel and git_branch and git_branch not in env_branches and old_enough)
         if expired or orphan:
             (report.expired if expired else report.orphan_branches).append(b.name)
-            if not dry_run and b.pr:
-                delete(backend, plan, b.pr, git_branch=git_branch)
+            number = owned_pr(plan, b)
+            if not dry_run and number:
+                delete(backend, plan, number, git_branch=git_branch)
         if git_branch:
             handled.add(git_branch)
     for git_branch in sorted(env_branches - handled):

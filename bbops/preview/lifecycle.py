@@ -21,6 +21,7 @@ from bbops.errors import UsageError
 from bbops.plan.model import Plan, Preview
 from bbops.preview.anonymize import scrub
 from bbops.preview.env import hand_out_env
+from bbops.preview.ownership import check_ours
 from bbops.preview.request import PullRequest, check_git_branch, check_pr
 from bbops.preview.seed import run_seeds
 from bbops.providers.base import Backend
@@ -138,8 +139,7 @@ def create(
         existing = backend.branches.get_branch(name)
         annotations = request.annotations()
         if existing:
-            if existing.pr not in (None, number):
-                raise UsageError(f"branch {name} belongs to PR #{existing.pr}, not #{number}")
+            check_ours(plan, existing, number)
             branch = backend.branches.update_branch(name, expires_at=_expiry(policy, now), annotations=annotations)
             log(f"reusing {name}; expiry refreshed")
         else:
@@ -166,8 +166,10 @@ def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], Non
     policy = policy_of(plan)
     name = policy.branch_for(check_pr(number))
     with preview_lock(backend, plan, name):
-        if not backend.branches.get_branch(name):
+        existing = backend.branches.get_branch(name)
+        if not existing:
             raise UsageError(f"no preview for PR #{number} (branch {name}); create it first")
+        check_ours(plan, existing, number)
         branch = backend.branches.reset_branch(name)
         log(f"reset {name} to {branch.parent}")
         report = PreviewReport(

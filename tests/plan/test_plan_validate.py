@@ -217,3 +217,27 @@ def test_a_credential_is_reported_even_when_the_plan_has_schema_errors(tmp_path)
         messages
     )
     assert all(secret not in m for m in messages)
+
+
+@pytest.mark.parametrize("template", ["release-{pr}", "{pr}", "rel{pr}se-2"])
+def test_preview_template_that_names_a_plan_branch_is_refused(tmp_path, template):
+    text = MINIMAL.replace("development: {parent: main}", "development: {parent: main}\n    release-2: {parent: main}")
+    if template == "{pr}":
+        text = text.replace("release-2: {parent: main}", "'42': {parent: main}")
+    if template == "rel{pr}se-2":
+        text = text.replace("release-2: {parent: main}", "rel7se-2: {parent: main}")
+    path = write(
+        tmp_path, text.replace("  parent: development\n", f"  parent: development\n  branch_name: '{template}'\n")
+    )
+    problems = validate_file(path)
+    hits = [p for p in problems if p.field == "preview.branch_name"]
+    assert hits and "long-lived" in hits[0].message, [p.render() for p in problems]
+    assert hits[0].line == path.read_text().splitlines().index(f"  branch_name: '{template}'") + 1
+
+
+def test_preview_template_that_only_looks_close_to_a_plan_branch_is_fine(tmp_path):
+    # `release-02` and `release-` are no name the template gives a PR (numbers have no leading zero).
+    text = MINIMAL.replace(
+        "development: {parent: main}", "development: {parent: main}\n    release-02: {parent: main}"
+    ).replace("  parent: development\n", "  parent: development\n  branch_name: release-{pr}\n")
+    assert validate_file(write(tmp_path, text)) == []

@@ -306,3 +306,43 @@ def test_a_redeploy_that_failed_after_the_env_upsert_is_retried(backend, plan, m
     assert len(calls) == 2 and again.redeployed is not None  # env unchanged, yet redeployed
     third = preview.create(backend, plan, preview.PullRequest(51, "f/redeploy"))
     assert len(calls) == 2 and third.redeployed is None  # nothing new: no redeploy
+
+
+def test_preview_template_never_takes_over_a_long_lived_or_foreign_branch(backend, plan):
+    """A plan whose template gives PR #2 the name of its long-lived `release-2` (the model is built past
+    validation, as an old plan or a PR's plan could be): create, reset and delete refuse it, gc and list skip it."""
+    from dataclasses import replace
+
+    from bbops.plan.model import BranchSpec
+
+    hostile = replace(
+        plan,
+        neon=replace(plan.neon, branches=(*plan.neon.branches, BranchSpec("release-2", parent="main"))),
+        preview=replace(plan.preview, branch_name="release-{pr}"),
+    )
+    preview.ensure_long_lived(backend, hostile)
+    backend.branches.create_branch("release-3", parent="main", protected=True)
+    backend.branches.create_branch("release-4", parent="development", annotations={"pr": "9", "git_branch": "f/x"})
+    marker = "kept-by-guard"
+    for name in ("release-2", "release-3", "release-4"):
+        url = backend.branches.connection(name, database="neondb", role="neondb_owner", pooled=False).url
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("insert into categories (name, slug) values ('Kept', %s)", (marker,))
+    before = {b.name: b for b in backend.branches.list_branches()}
+    for number, why in ((2, "long-lived"), (3, "protected"), (4, "belongs to PR #9")):
+        for action in (
+            lambda n=number: preview.create(backend, hostile, preview.PullRequest(n, "f/takeover")),
+            lambda n=number: preview.reset(backend, hostile, n),
+            lambda n=number: preview.delete(backend, hostile, n, git_branch="f/takeover"),
+        ):
+            with pytest.raises(UsageError, match=why):
+                action()
+    assert preview.list_previews(backend, hostile) == []
+    far = datetime.now(UTC) + timedelta(days=365)
+    assert preview.gc(backend, hostile, now=far) == preview.GcReport()
+    after = {b.name: b for b in backend.branches.list_branches()}
+    for name in ("release-2", "release-3", "release-4"):
+        assert after[name].expires_at == before[name].expires_at is None
+        assert after[name].annotations == before[name].annotations
+        count = rows(backend, hostile, name, f"select count(*) from categories where slug = '{marker}'")
+        assert count[0][0] == 1, f"{name} was reset or scrubbed"
