@@ -49,10 +49,7 @@ class HealthChecker:
         what: str = "health check",
     ) -> HealthResult:
         url = resolve_ref(url_ref, what=what) or ""
-        # Shown without its query string or credentials: health URLs sometimes carry a token there.
-        parts = urlsplit(url)
-        host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-        shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
+        shown = _shown(url, what)
         start = self.clock()
         deadline = start + timeout_seconds
         delay, attempts, last = FIRST_DELAY, 0, "no answer"
@@ -76,3 +73,19 @@ class HealthChecker:
                     )
                 self.sleep(min(delay, remaining))
                 delay = min(delay * 2, MAX_DELAY)
+
+
+def _shown(url: str, what: str) -> str:
+    """The URL without its query string or credentials (health URLs sometimes carry a token there).
+
+    A URL that cannot be requested (no http(s) scheme or host, a port out of range) fails the step here.
+    """
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise MigrationError(f"{what}: invalid URL: {redact.scrub(str(exc))}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise MigrationError(f"{what}: invalid URL: expected http(s)://host/...")
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -260,6 +260,10 @@ def _run(
         except KeyboardInterrupt:
             history.finish(attempt, error="interrupted")
             raise
+        except Exception as exc:
+            # A bug still ends the attempt: a step left "running" would block every later run's view of it.
+            history.finish(attempt, error=f"internal error ({type(exc).__name__}): {redact.scrub(str(exc)).strip()}")
+            raise
         history.finish(attempt)
         outcome.status, outcome.seconds = "applied", round(time.monotonic() - started, 3)
         log(f"step {p.step.id}: {outcome.detail}")

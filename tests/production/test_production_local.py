@@ -318,3 +318,38 @@ def test_before_the_production_branch_exists(local_env, app):
             apply_production(be, plan)
     finally:
         be.close()
+
+
+CHECK = "    - {id: health, kind: check, url: '${APP_HEALTH_URL}', timeout_seconds: 5}\n"
+
+
+def _attempts(backend) -> dict[str, tuple[str, str | None]]:
+    attempts = History(backend.branches.connection("main", database="d", role="r").url).latest_attempts()
+    return {k: (a.status, a.error) for k, a in attempts.items()}
+
+
+def test_invalid_health_url_fails_the_step_and_no_step_is_left_running(backend, app, monkeypatch):
+    monkeypatch.setenv("APP_HEALTH_URL", "http://example.com:99999/")
+    plan = load_plan(write_plan(app, SCHEMA + CHECK))
+    with pytest.raises(MigrationError, match=r"step health \(check\) failed: .*invalid URL") as exc:
+        apply_production(backend, plan)
+    assert exc.value.exit_code == 5
+    status, error = _attempts(backend)["health"]
+    assert status == "failed" and "invalid URL" in error
+
+
+def test_unexpected_error_inside_a_production_step_ends_the_attempt_as_failed(backend, app, monkeypatch):
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("transport bug")
+
+    monkeypatch.setenv("APP_HEALTH_URL", "https://shop.example/api/health")
+    plan = load_plan(write_plan(app, SCHEMA + CHECK))
+    with pytest.raises(RuntimeError, match="transport bug"):
+        apply_production(backend, plan, health=HealthChecker(httpx.MockTransport(broken), lambda _: None))
+    status, error = _attempts(backend)["health"]
+    assert status == "failed" and "RuntimeError" in error and "transport bug" in error
+    # The next run starts at the failed step again instead of waiting on a step "running" forever.
+    report = apply_production(
+        backend, plan, health=HealthChecker(httpx.MockTransport(lambda r: httpx.Response(200)), lambda _: None)
+    )
+    assert [(s.id, s.status) for s in report.steps] == [("health", "applied")]
