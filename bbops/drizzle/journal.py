@@ -108,6 +108,9 @@ def _entry(folder: Path, journal: Path, n: int, entry: object, seen: set[str]) -
         raise UsageError(f"{where} ({tag}): `when` must be an integer (milliseconds since 1970)")
     if tag in seen:
         raise UsageError(f"{where}: tag {tag!r} appears twice")
+    if not tag.isprintable():
+        # A NUL byte cannot be in a file name (open() raises), a newline would split bbops' own output.
+        raise UsageError(f"{where}: tag {tag!r} contains a control character")
     if "/" in tag or "\\" in tag or tag.startswith("."):
         raise UsageError(f"{where}: tag {tag!r} is not a plain file name")
     seen.add(tag)

@@ -11,7 +11,7 @@ from pathlib import Path
 from bbops.errors import PlanError, Problem, UsageError
 from bbops.plan.checks import semantic_problems
 from bbops.plan.credentials import find_credentials
-from bbops.plan.loader import dotted, load_file
+from bbops.plan.loader import MAX_PROBLEMS, dotted, load_file
 from bbops.plan.model import Plan, build
 from bbops.plan.schema import schema_problems
 
@@ -46,12 +46,22 @@ def _check(path: Path) -> tuple[Plan | None, list[Problem]]:
     return build(loaded.data, path.resolve()), []
 
 
+def _capped(problems: list[Problem]) -> list[Problem]:
+    """The first ``MAX_PROBLEMS`` problems, and a last line saying how many more there were."""
+    if len(problems) <= MAX_PROBLEMS + 1:  # the loader's own "stopped after" line may follow its maximum
+        return problems
+    last = problems[MAX_PROBLEMS - 1]
+    more = f"and {len(problems) - MAX_PROBLEMS} more problem(s) not shown"
+    return [*problems[:MAX_PROBLEMS], Problem(last.file, last.line, last.column, "", more)]
+
+
 def validate_file(path: Path) -> list[Problem]:
-    return _check(path)[1]
+    return _capped(_check(path)[1])
 
 
 def load_plan(path: Path) -> Plan:
     plan, problems = _check(path)
+    problems = _capped(problems)
     if problems:
         raise PlanError(problems)
     assert plan is not None

@@ -8,6 +8,8 @@ by a budget on the number of values built rather than by running out of memory.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from bbops.errors import Problem
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
+# A file with thousands of mistakes (or of duplicate keys) is reported by its first ones.
+MAX_PROBLEMS = 100
 
 PathKey = tuple[str | int, ...]
 
@@ -45,12 +49,33 @@ class Loaded:
 def dotted(path: PathKey) -> str:
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        out += f"[{part}]" if isinstance(part, int) else (f".{shown_key(part)}" if out else shown_key(part))
     return out
+
+
+# No plan field name is longer; a longer key is someone else's text (a file's lines, a secret) and not repeated.
+MAX_SHOWN_KEY = 40
+
+
+def shown_key(key: str) -> str:
+    """A mapping key as problems may print it: as written when short and printable, else only its length."""
+    if len(key) <= MAX_SHOWN_KEY and key.isprintable():
+        return key
+    return f"<a {len(key)}-character key>"
 
 
 class _Budget(Exception):
     pass
+
+
+class _TooMany(Exception):
+    pass
+
+
+def _report(problems: list[Problem], problem: Problem) -> None:
+    problems.append(problem)
+    if len(problems) >= MAX_PROBLEMS:
+        raise _TooMany
 
 
 def load_file(path: Path, display: str | None = None) -> tuple[Loaded | None, list[Problem]]:
@@ -63,13 +88,47 @@ def load_file(path: Path, display: str | None = None) -> tuple[Loaded | None, li
     if path.is_dir():
         return fail("is a directory, not a plan file")
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            return fail(f"file is {size} bytes; plans are limited to {MAX_BYTES} bytes")
-        raw = path.read_bytes()
+        raw = _read_regular(path)
+    except _Refused as exc:
+        return fail(str(exc))
     except OSError as exc:
         return fail(f"cannot read: {exc.strerror or exc}")
     return load_text(raw, name)
+
+
+class _Refused(Exception):
+    pass
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file, at most ``MAX_BYTES + 1`` of them.
+
+    A device (``/dev/zero``) or a named pipe is refused before it is opened (reading one
+    would never end, or block), and so is a symbolic link that leaves the repository (a
+    plan linked to ``/etc/shadow`` must not be echoed back as YAML problems).
+    """
+    if path.is_symlink() and not path.resolve().is_relative_to(_repository(path).resolve()):
+        raise _Refused("is a symbolic link to a file outside the repository; plans are read from the repository")
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise _Refused("not a regular file; a plan is a YAML text file")
+    # O_NONBLOCK: should the file be swapped for a pipe after the check, opening it does not block.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise _Refused("not a regular file; a plan is a YAML text file")
+        raw = fh.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        raise _Refused(f"file is over {MAX_BYTES} bytes; plans are limited to {MAX_BYTES} bytes")
+    return raw
+
+
+def _repository(path: Path) -> Path:
+    """The git work tree holding ``path`` (where the link itself lies), else the link's own folder."""
+    folder = path.absolute().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return folder
 
 
 def load_text(raw: bytes | str, name: str) -> tuple[Loaded | None, list[Problem]]:
@@ -106,6 +165,12 @@ def load_text(raw: bytes | str, name: str) -> tuple[Loaded | None, list[Problem]
         loaded.data = _build(node, (), loaded, problems, budget, depth=0)
     except _Budget:
         return fail(f"more than {MAX_NODES} values (an alias bomb?); plans are small")
+    except _TooMany:
+        last = problems[-1]
+        problems.append(
+            Problem(name, last.line, last.column, "", f"stopped after {MAX_PROBLEMS} problems; fix these first")
+        )
+        return None, problems
     except RecursionError:
         return fail("YAML nesting is too deep")
     return (None, problems) if problems else (loaded, [])
@@ -125,21 +190,26 @@ def _build(
         raise RecursionError
     loaded.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
-        problems.append(loaded.problem(path, f"YAML: unsupported tag {node.tag} (no constructor for it in a plan)"))
+        _report(problems, loaded.problem(path, f"YAML: unsupported tag {node.tag} (no constructor for it in a plan)"))
         return None
     if isinstance(node, yaml.MappingNode):
         _constructor.flatten_mapping(node)  # resolves `<<` merge keys
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            # Every key counts against the budget, the ones skipped as duplicates too: merge keys
+            # (`<<: [*a, *a]`) can repeat a mapping's keys exponentially often.
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise _Budget
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(loaded.problem(path, "mapping keys must be plain strings"))
+                _report(problems, loaded.problem(path, "mapping keys must be plain strings"))
                 continue
             key = str(_constructor.construct_object(key_node))
             child = (*path, key)
             if key in out:
                 line = key_node.start_mark.line + 1
-                problems.append(
-                    Problem(loaded.file, line, key_node.start_mark.column + 1, dotted(child), "duplicate key")
+                _report(
+                    problems, Problem(loaded.file, line, key_node.start_mark.column + 1, dotted(child), "duplicate key")
                 )
                 continue
             loaded.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
@@ -150,7 +220,7 @@ def _build(
     try:
         value = _constructor.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError as exc:
-        problems.append(loaded.problem(path, f"YAML: {exc.problem}"))
+        _report(problems, loaded.problem(path, f"YAML: {exc.problem}"))
         return None
     # Dates and timestamps have no place in a plan; keep them as the text that was written.
     if not isinstance(value, (str, int, float, bool, type(None))):

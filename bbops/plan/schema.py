@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from bbops.errors import Problem
-from bbops.plan.loader import Loaded
+from bbops.plan.loader import Loaded, shown_key
 
 
 @cache
@@ -38,7 +38,7 @@ def schema_problems(loaded: Loaded) -> list[Problem]:
             allowed = sorted(error.schema.get("properties", {}))
             for key in _unexpected_keys(error):
                 hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
-                problems.append(loaded.problem((*path, key), f"unknown field `{key}`{hint}"))
+                problems.append(loaded.problem((*path, key), f"unknown field `{shown_key(key)}`{hint}"))
             continue
         problems.append(loaded.problem(path, describe(error)))
     return sorted(set(problems), key=lambda p: (p.line, p.column, p.field, p.message))

@@ -197,3 +197,17 @@ def test_line_col() -> None:
     sql = "SELECT 1,\n  nosuch"
     assert line_col(sql, sql.index("nosuch") + 1) == (2, 3)
     assert line_col(sql, 1) == (1, 1)
+
+
+@pytest.mark.parametrize("tag", ["0000_a\x00b", "0000_line\nbreak"])
+def test_nul_byte_in_journal_tag_is_a_clear_error_exit_2(tmp_path: Path, tag: str) -> None:
+    from click.testing import CliRunner
+
+    from bbops.cli import main
+
+    folder = _folder(tmp_path, {}, entries=[{"idx": 0, "version": "7", "when": 1, "tag": tag, "breakpoints": True}])
+    url = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"
+    result = CliRunner().invoke(main, ["migrate", "status", "--database-url", url, "--dir", str(folder)])
+    assert result.exit_code == 2, result.output
+    assert "entries[0]" in result.stderr and "control character" in result.stderr
+    assert "_journal.json" in result.stderr and "Traceback" not in result.output

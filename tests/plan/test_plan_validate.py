@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -241,3 +244,88 @@ def test_preview_template_that_only_looks_close_to_a_plan_branch_is_fine(tmp_pat
         "development: {parent: main}", "development: {parent: main}\n    release-02: {parent: main}"
     ).replace("  parent: development\n", "  parent: development\n  branch_name: release-{pr}\n")
     assert validate_file(write(tmp_path, text)) == []
+
+
+def test_yaml_duplicate_keys_are_counted_and_problems_capped(tmp_path):
+    # 150 000 duplicate keys in a 750 kB file: each one counts against the budget, and the report stops early.
+    path = tmp_path / "dups.yaml"
+    path.write_bytes(b"version: 1\n" + b"x: 1\n" * 150_000)
+    result = run("validate", str(path))
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert len(lines) <= 105, len(lines)
+    assert "duplicate key" in result.output and "stopped after 100 problems" in result.output
+
+
+def test_problems_of_a_plan_are_capped_with_a_count_of_the_rest(tmp_path):
+    text = MINIMAL + "".join(f"unknown_{i}: 1\n" for i in range(300))
+    problems = validate_file(write(tmp_path, text))
+    assert len(problems) == 101 and problems[-1].message == "and 200 more problem(s) not shown"
+
+
+def test_pyyaml_is_required_at_a_version_without_the_merge_key_blowup():
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert "pyyaml>=6.0.4" in deps
+
+
+def _validate_in_a_child(path: str) -> subprocess.CompletedProcess[str]:
+    """`bbops validate PATH` in its own process, with a memory cap and a timeout: a hang or an OOM fails here."""
+    import resource
+
+    def cap_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    return subprocess.run(
+        [sys.executable, "-m", "bbops", "validate", path],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        preexec_fn=cap_memory,
+        check=False,
+    )
+
+
+def test_plan_from_dev_zero_is_refused_without_reading_it():
+    result = _validate_in_a_child("/dev/zero")
+    assert result.returncode == 2 and "not a regular file" in result.stderr, result.stderr[-500:]
+
+
+def test_plan_that_is_a_named_pipe_is_refused_without_hanging(tmp_path):
+    fifo = tmp_path / "plan.yaml"
+    os.mkfifo(fifo)  # no writer ever opens it: reading would block forever
+    result = _validate_in_a_child(str(fifo))
+    assert result.returncode == 2 and "not a regular file" in result.stderr, result.stderr[-500:]
+
+
+def test_plan_symlink_leaving_the_repository_is_refused_and_not_echoed(tmp_path):
+    outside = tmp_path / "outside" / "shadow"
+    outside.parent.mkdir()
+    secret_line = "root:$6$" + "Zx9" * 30 + ":19000:0:99999:7:::"
+    outside.write_text(f"{secret_line}: x\nversion: 1\n")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "plans").mkdir()
+    link = repo / "plans" / "plan.yaml"
+    link.symlink_to(outside)
+    result = run("validate", str(link))
+    assert result.exit_code == 2 and "outside the repository" in result.output
+    assert "Zx9" not in result.output
+    # A link that stays inside the repository is read as usual.
+    (repo / "real.yaml").write_text(MINIMAL)
+    inside = repo / "plans" / "inside.yaml"
+    inside.symlink_to(repo / "real.yaml")
+    assert run("validate", str(inside)).exit_code == 0
+
+
+def test_long_unknown_keys_are_never_printed(tmp_path):
+    secret_line = "root:$6$" + "Zx9" * 30 + ":19000"
+    key = f"'{secret_line}'"
+    for extra, what in ((f"{key}: 1\n", "unknown field"), (f"{key}: 1\n{key}: 2\n", "duplicate key")):
+        path = write(tmp_path, MINIMAL + extra)
+        result = run("validate", str(path))
+        assert result.exit_code == 2 and what in result.output
+        assert "Zx9" not in result.output, result.output
+        assert f"<a {len(secret_line)}-character key>" in result.output
+    assert "short_typo" in run("validate", str(write(tmp_path, MINIMAL + "short_typo: 1\n"))).output
