@@ -66,6 +66,8 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
             out += _migrations_dir(loaded, (*path, "dir"), base_dir / step["dir"])
         elif step["kind"] == "sql":
             out += _file(loaded, (*path, "file"), base_dir / step["file"])
+        elif step["kind"] == "doctor" and step.get("queries"):
+            out += _file(loaded, (*path, "queries"), base_dir / step["queries"])
         elif step["kind"] == "env":
             for key in sorted(set(step.get("undo") or {}) - set(step.get("env") or {})):
                 out.append(loaded.problem((*path, "undo", key), f"`{key}` is not one of the variables this step sets"))

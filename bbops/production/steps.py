@@ -200,6 +200,12 @@ def _check(ctx: StepContext, p: PendingStep) -> str:
     return f"{result.url} answered {result.status} after {result.attempts} attempt(s)"
 
 
+def _doctor(ctx: StepContext, p: PendingStep) -> str:
+    from bbops.doctor.step import doctor_step
+
+    return doctor_step(ctx.url(ctx.branch_of(p.step)), p.step, log=ctx.log)
+
+
 EXECUTORS: dict[str, Callable[[StepContext, PendingStep], str]] = {
     "migrations": _migrations,
     "sql": _sql,
@@ -208,6 +214,7 @@ EXECUTORS: dict[str, Callable[[StepContext, PendingStep], str]] = {
     "env": _env,
     "redeploy": _redeploy,
     "check": _check,
+    "doctor": _doctor,
 }
 
 
