@@ -32,13 +32,14 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, bindir: str) -> None:
+    def __init__(self, bindir: str, extra: dict[str, str] | None = None) -> None:
         self.bindir = Path(bindir)
         if not (self.bindir / "postgres").exists():
             raise SystemExit(f"no postgres in {bindir}: install postgresql-15 or pass --pg-bin")
         self.dir = Path(tempfile.mkdtemp(prefix="bbops-bench-"))
         self.port = _free_port()
         self.as_postgres = os.geteuid() == 0
+        self.settings = {**SETTINGS, **(extra or {})}  # e.g. shared_preload_libraries for bench/doctor_time.py
 
     def _run(self, *args: str) -> None:
         cmd = [str(self.bindir / args[0]), *args[1:]]
@@ -51,7 +52,7 @@ class Server:
             shutil.chown(self.dir, "postgres")
         data = self.dir / "data"
         self._run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
-        opts = " ".join(f"-c {k}={v}" for k, v in SETTINGS.items()) + f" -p {self.port} -k {self.dir}"
+        opts = " ".join(f"-c {k}={v}" for k, v in self.settings.items()) + f" -p {self.port} -k {self.dir}"
         self._run("pg_ctl", "-D", str(data), "-l", str(self.dir / "log"), "-o", opts, "-w", "start")
         time.sleep(0.2)
         return self.url("postgres")

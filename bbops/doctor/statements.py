@@ -19,7 +19,7 @@ ENABLE_ON_NEON = (
     "-- Its statistics live in the compute's memory: they restart when the compute suspends.\n"
     "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"
 )
-_PLANNABLE = r"^\s*(select|insert|update|delete|with|merge|values|table)\b"
+_PLANNABLE = r"^\s*(select|insert|update|delete|with|merge|values|table)\y"  # \y: a word boundary in Postgres regexes
 _TEXT_CHARS = 300
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bbops.core import redact
+from bbops.core.http import NETWORK, Transports
 from bbops.doctor.context import Probe
 from bbops.doctor.probes import probes_from_steps, read_probes
 from bbops.errors import UsageError
@@ -18,14 +19,19 @@ def plan_probes(plan: Plan) -> list[Probe]:
 
 
 def resolve_target(
-    database_url: str | None, branch: str | None, queries: Path | None, plan_path: Path | None, backend: str
+    database_url: str | None,
+    branch: str | None,
+    queries: Path | None,
+    plan_path: Path | None,
+    backend: str,
+    transports: Transports = NETWORK,
 ) -> tuple[str, list[Probe]]:
     """``--branch`` asks the plan's backend for the app's database on that branch; else ``--database-url``."""
     probes = read_probes(queries) if queries else []
     if branch:
         from bbops.providers.select import app_connection, plan_and_backend
 
-        with plan_and_backend(plan_path, backend) as (plan, be):
+        with plan_and_backend(plan_path, backend, transports) as (plan, be):
             if be.branches.get_branch(branch) is None:
                 raise UsageError(f"branch {branch!r} does not exist on the {backend} backend")
             url = app_connection(be, plan, branch).url

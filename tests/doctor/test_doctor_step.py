@@ -58,3 +58,22 @@ def test_doctor_step_in_the_plan_schema(tmp_path: Path, app: Path) -> None:
         load_plan(write_plan(app, SCHEMA + "    - {id: health, kind: doctor, fail_on: info}\n"))
     with pytest.raises(PlanError, match="queries"):
         load_plan(write_plan(app, SCHEMA + "    - {id: health, kind: doctor, queries: missing.sql}\n"))
+
+
+def test_cli_examines_a_branch_of_the_plan(backend, app: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from click.testing import CliRunner
+
+    from bbops.cli import main
+
+    plan_path = write_plan(app, SCHEMA)
+    apply_production(backend, load_plan(plan_path), run=RunInfo("1", None, "ci"))
+    args = ["doctor", "--plan", str(plan_path), "--backend", "local", "--format", "json"]
+    result = CliRunner().invoke(main, [*args, "--branch", "main", "--queries", str(app / "queries.sql")])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [f["objects"][0] for f in data["findings"] if f["id"] == "fk.unindexed"] == ["public.orders.user_id"]
+    assert "bbops" not in {o.split(".")[0] for f in data["findings"] if f["id"] != "size.table" for o in f["objects"]}
+    missing = CliRunner().invoke(main, [*args, "--branch", "nope"])
+    assert missing.exit_code == 2 and "branch 'nope' does not exist" in missing.output
