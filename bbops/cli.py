@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -51,7 +52,7 @@ class BBopsGroup(click.Group):
         found = [c for c in importlib.import_module(module).COMMANDS if c.name == name]
         return found[0] if found else None
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except BBopsError as exc:

@@ -17,6 +17,7 @@ Exit codes (documented in the README):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class BBopsError(Exception):
@@ -58,7 +59,7 @@ class Problem:
     def render(self) -> str:
         return f"{self.file}:{self.line}:{self.column}: {self.field or '<root>'}: {self.message}"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,
             "line": self.line,

@@ -65,6 +65,7 @@ def _recording_invoke(self, cli, args=None, *a, **kw):
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # method-assign: patching the class on purpose, so every CliRunner in the run records what it printed.
     CliRunner.invoke = _recording_invoke  # type: ignore[method-assign]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,7 +24,7 @@ plan_output_option = click.option(
 )
 
 
-def _done(result: dict, fmt: str) -> None:
+def _done(result: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         console.emit_json(result)
     elif "deleted" in result:
@@ -37,7 +38,7 @@ def _skip_fork(target: comments.Target, fmt: str) -> bool:
     if not target.fork:
         return False
     message = (
-        f"skipped: #{target.pr} comes from a fork ({target.event.head_repo or 'deleted'}); "
+        f"skipped: #{target.pr} comes from a fork ({(target.event and target.event.head_repo) or 'deleted'}); "
         "its workflow token cannot write comments"
     )
     if fmt == "json":
@@ -73,7 +74,19 @@ def comment_group() -> None:
 @backend_option
 @dry_run_option
 @format_option
-def preview_cmd(pr, repo, report, plan_output, schema_diff, closed, delete_, plan_path, backend, dry_run, fmt) -> None:
+def preview_cmd(
+    pr: int | None,
+    repo: str | None,
+    report: Path | None,
+    plan_output: Path | None,
+    schema_diff: bool,
+    closed: bool,
+    delete_: bool,
+    plan_path: Path | None,
+    backend: str,
+    dry_run: bool,
+    fmt: str,
+) -> None:
     """Create or update the PR's preview comment: branch, migrations run, schema diff, plan."""
     target = comments.resolve_target(pr, repo)
     if _skip_fork(target, fmt):
@@ -89,7 +102,7 @@ def preview_cmd(pr, repo, report, plan_output, schema_diff, closed, delete_, pla
         if report is None:
             raise click.UsageError("--report is required unless the PR is closed")
         data = comments.read_report(report)
-        extra: dict = {"plan_output": comments.read_text(plan_output), "run_url": url}
+        extra: dict[str, Any] = {"plan_output": comments.read_text(plan_output), "run_url": url}
         if target.event:
             extra["commit"] = target.event.head_sha
         if schema_diff and data.get("parent"):
@@ -112,7 +125,7 @@ def preview_cmd(pr, repo, report, plan_output, schema_diff, closed, delete_, pla
     )
 
 
-def _schema(plan_path, backend, branch: str, parent: str) -> dict:
+def _schema(plan_path: Path | None, backend: str, branch: str, parent: str) -> dict[str, Any]:
     """The schema diff, or a note saying why there is none: a comment is still worth posting."""
     close = None
     try:
@@ -134,7 +147,9 @@ def _schema(plan_path, backend, branch: str, parent: str) -> dict:
 @click.option("--changes/--no-changes", default=None, help="Whether the plan has changes (from `bbops plan --check`).")
 @dry_run_option
 @format_option
-def plan_cmd(pr, repo, plan_output, changes, dry_run, fmt) -> None:
+def plan_cmd(
+    pr: int | None, repo: str | None, plan_output: Path | None, changes: bool | None, dry_run: bool, fmt: str
+) -> None:
     """Create or update the PR's plan comment with `bbops plan` output."""
     if plan_output is None:
         raise click.UsageError("--plan-output is required")

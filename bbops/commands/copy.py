@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -12,8 +13,10 @@ from bbops.errors import DifferencesFound, UsageError
 if TYPE_CHECKING:
     from bbops.copy.engine import CopyReport
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def _urls(f):
+
+def _urls(f: F) -> F:
     f = click.option(
         "--target",
         "target_url",

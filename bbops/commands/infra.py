@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -12,11 +13,12 @@ from bbops.core import console
 from bbops.errors import DifferencesFound
 from bbops.infra import apply as infra
 from bbops.infra import render as infra_render
+from bbops.infra.diff import Action
 from bbops.production.run import apply_production, env_owned_by_steps
 from bbops.providers.select import plan_and_backend
 
 
-def _render(actions, fmt: str) -> None:
+def _render(actions: Sequence[Action], fmt: str) -> None:
     if fmt == "json":
         console.say(infra_render.as_json(actions))
     elif fmt == "markdown":

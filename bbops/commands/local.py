@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from bbops.core import console
+from bbops.providers.base import Branch
 from bbops.providers.local import open_local_backend
-from bbops.providers.local.branches import LocalBranches
-from bbops.providers.local.deployments import LocalDeployments
-from bbops.providers.local.envstore import LocalEnv
 
 
-def _size(n: int | None) -> str:
+def _size(n: float | None) -> str:
     if n is None:
         return "-"
     for unit in ("B", "kB", "MB", "GB"):
@@ -21,16 +21,14 @@ def _size(n: int | None) -> str:
     return str(n)  # pragma: no cover
 
 
-def local_status() -> dict:
+def local_status() -> dict[str, Any]:
     """Everything ``local status`` reports, as data; never starts the server."""
     backend = open_local_backend()
     try:
-        branches: LocalBranches = backend.branches  # type: ignore[assignment]
-        env: LocalEnv = backend.env  # type: ignore[assignment]
-        deployments: LocalDeployments = backend.deployments  # type: ignore[assignment]
+        branches, env, deployments = backend.branches, backend.env, backend.deployments
         server = branches.server.status()
-        listed: list[dict] = []
-        snapshots: list[dict] = []
+        listed: list[dict[str, Any]] = []
+        snapshots: list[dict[str, Any]] = []
         if server.running:
             listed = [_branch_dict(b) for b in branches.list_branches()]
             snapshots = [_branch_dict(b) for b in branches.list_snapshots()]
@@ -47,7 +45,7 @@ def local_status() -> dict:
         backend.close()
 
 
-def _branch_dict(b) -> dict:
+def _branch_dict(b: Branch) -> dict[str, Any]:
     return {
         "name": b.name,
         "id": b.id,
@@ -94,8 +92,10 @@ def status_cmd(fmt: str) -> None:
     ]
     console.table(["branch", "parent", "pr", "expires", "size"], rows, title=f"{len(rows)} branch(es)")
     if data["snapshots"]:
-        rows = [(s["name"], s["parent"] or "-", s["created_at"], _size(s["size_bytes"])) for s in data["snapshots"]]
-        console.table(["snapshot", "of", "created", "size"], rows, title="restore points")
+        snapshot_rows = [
+            (s["name"], s["parent"] or "-", s["created_at"], _size(s["size_bytes"])) for s in data["snapshots"]
+        ]
+        console.table(["snapshot", "of", "created", "size"], snapshot_rows, title="restore points")
 
 
 @local_group.command("stop")
@@ -104,7 +104,7 @@ def stop_cmd(fmt: str) -> None:
     """Stop the embedded Postgres server (nothing to do for an external one or a stopped one)."""
     backend = open_local_backend()
     try:
-        server = backend.branches.server  # type: ignore[attr-defined]
+        server = backend.branches.server
         stopped = server.stop()
         kind = "embedded" if server.embedded else "external"
     finally:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -17,8 +19,10 @@ from bbops.review.finding import Severity, blocks_at
 
 _LEVELS = {"off": None, "warning": Severity.WARNING, "error": Severity.ERROR}
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def _common(f):
+
+def _common(f: F) -> F:
     f = click.option(
         "--migrations-table",
         default=DRIZZLE_TABLE,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
@@ -20,12 +22,12 @@ def _pull_request(pr: int | None, git_branch: str | None) -> preview.PullRequest
     number = pr if pr is not None else (event.number if event else None)
     if number is None:
         raise UsageError("pass --pr N (or run inside a pull_request workflow)")
-    same = event is not None and event.number == number
+    same = event if event is not None and event.number == number else None  # the event is about this PR
     return preview.PullRequest(
         number=number,
-        git_branch=git_branch or (event.head_ref if same else None),
-        commit=event.head_sha if same else None,
-        repo=event.repo if same else None,
+        git_branch=git_branch or (same.head_ref if same else None),
+        commit=same.head_sha if same else None,
+        repo=same.repo if same else None,
     )
 
 
@@ -58,7 +60,7 @@ def _runner_outputs(report: preview.PreviewReport) -> None:
     gha.append_summary(f"### Preview for PR #{report.pr}\n\n| | |\n|---|---|\n{rows}\n")
 
 
-def _log(fmt: str):
+def _log(fmt: str) -> Callable[[str], None]:
     return (lambda line: console.say(line, stderr=True)) if fmt == "text" else (lambda _: None)
 
 
@@ -80,7 +82,15 @@ def preview_group() -> None:
 @plan_option
 @backend_option
 @format_option
-def create_cmd(pr, git_branch, parent, export_env, plan_path, backend, fmt) -> None:
+def create_cmd(
+    pr: int | None,
+    git_branch: str | None,
+    parent: str | None,
+    export_env: str | None,
+    plan_path: Path | None,
+    backend: str,
+    fmt: str,
+) -> None:
     """Create or refresh the PR's preview: branch, migrations, seed, scrub, env vars."""
     request = _pull_request(pr, git_branch)
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
@@ -112,7 +122,7 @@ def create_cmd(pr, git_branch, parent, export_env, plan_path, backend, fmt) -> N
 @plan_option
 @backend_option
 @format_option
-def delete_cmd(pr, git_branch, plan_path, backend, fmt) -> None:
+def delete_cmd(pr: int | None, git_branch: str | None, plan_path: Path | None, backend: str, fmt: str) -> None:
     """Delete the PR's preview branch and its branch-scoped env vars (gone already is fine)."""
     request = _pull_request(pr, git_branch)
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
@@ -134,7 +144,7 @@ def _age(then: datetime | None, now: datetime) -> str:
     return f"{seconds}s"
 
 
-def _size(n: int | None) -> str:
+def _size(n: float | None) -> str:
     if n is None:
         return "-"
     for unit in ("B", "kB", "MB", "GB"):
@@ -148,7 +158,7 @@ def _size(n: int | None) -> str:
 @plan_option
 @backend_option
 @format_option
-def list_cmd(plan_path, backend, fmt) -> None:
+def list_cmd(plan_path: Path | None, backend: str, fmt: str) -> None:
     """Every preview with its PR, git branch, age, expiry and size."""
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         branches = preview.list_previews(be, plan)
@@ -193,7 +203,7 @@ def list_cmd(plan_path, backend, fmt) -> None:
 @plan_option
 @backend_option
 @format_option
-def gc_cmd(dry_run, plan_path, backend, fmt) -> None:
+def gc_cmd(dry_run: bool, plan_path: Path | None, backend: str, fmt: str) -> None:
     """Delete expired previews and orphans (a branch without env vars, env vars without a branch)."""
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         report = preview.gc(be, plan, dry_run=dry_run)
@@ -217,7 +227,7 @@ def gc_cmd(dry_run, plan_path, backend, fmt) -> None:
 @plan_option
 @backend_option
 @format_option
-def reset_cmd(pr, plan_path, backend, fmt) -> None:
+def reset_cmd(pr: int, plan_path: Path | None, backend: str, fmt: str) -> None:
     """Put the preview back to its parent's current state, then migrate, seed and scrub again."""
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         report = preview.reset(be, plan, pr, log=_log(fmt))

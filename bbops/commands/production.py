@@ -9,6 +9,8 @@ to run the undone steps again until the plan's steps change or
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from bbops.commands.options import (
@@ -96,7 +98,9 @@ def production_group() -> None:
 @plan_option
 @backend_option
 @format_option
-def production_apply_cmd(yes, dry_run, after_rollback, plan_path, backend, fmt) -> None:
+def production_apply_cmd(
+    yes: bool, dry_run: bool, after_rollback: bool, plan_path: Path | None, backend: str, fmt: str
+) -> None:
     """Run the pending production steps once each, in order (no infrastructure changes)."""
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         run_production_steps(be, plan, dry_run=dry_run, yes=yes, after_rollback=after_rollback, fmt=fmt)
@@ -106,7 +110,7 @@ def production_apply_cmd(yes, dry_run, after_rollback, plan_path, backend, fmt) 
 @plan_option
 @backend_option
 @format_option
-def production_status_cmd(plan_path, backend, fmt) -> None:
+def production_status_cmd(plan_path: Path | None, backend: str, fmt: str) -> None:
     """Each step's state in the production history: applied, failed, pending, or changed since applied."""
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         if plan.production is None or plan.neon is None:
@@ -170,7 +174,17 @@ def _print_rollback(report: RollbackReport, fmt: str) -> None:
 @plan_option
 @backend_option
 @format_option
-def rollback_cmd(to, data, env, deployment, dry_run, yes, plan_path, backend, fmt) -> None:
+def rollback_cmd(
+    to: str,
+    data: bool,
+    env: bool,
+    deployment: bool,
+    dry_run: bool,
+    yes: bool,
+    plan_path: Path | None,
+    backend: str,
+    fmt: str,
+) -> None:
     """Put production back to a restore point: data, env vars, deployment (no part flag: all), then health check.
 
     Asks first on a terminal (after showing what it would do); elsewhere it needs --yes.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from bbops.copy.order import ForeignKey
+from bbops.core import pg
 from bbops.errors import UsageError
 
 # Schemas that never hold user data (bbops keeps its own bookkeeping in ``bbops``).
@@ -172,6 +173,6 @@ def nonempty(conn: psycopg.Connection, tables: Sequence[str]) -> list[str]:
     """Which of ``tables`` (qualified names) hold at least one row."""
     found = []
     for table in tables:
-        if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]:
+        if pg.scalar(conn, f"SELECT EXISTS (SELECT 1 FROM {table})", kind=bool):
             found.append(table)
     return found

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -32,7 +33,7 @@ from bbops.copy.catalog import (
     server_major,
 )
 from bbops.copy.jobs import Job, JobRunner
-from bbops.copy.load import prepare_data_only, prepare_full
+from bbops.copy.load import LoadSetup, prepare_data_only, prepare_full
 from bbops.copy.progress import NullProgress, ProgressSink
 from bbops.copy.schema import materialized_views, sequence_values, set_sequences
 from bbops.copy.tasks import (
@@ -78,7 +79,7 @@ class CopyReport:
     def rows(self) -> int:
         return sum(t.rows for t in self.tables)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["rows"] = self.rows
         return data
@@ -128,7 +129,7 @@ def copy_database(
         prepare_session(source)
         if not snapshot:
             # Every worker imports this snapshot: all tables are read as of one instant.
-            snapshot = source.execute("SELECT pg_export_snapshot()").fetchone()[0]
+            snapshot = pg.scalar(source, "SELECT pg_export_snapshot()", kind=str)
         prepare_session(target)
         major = server_major(source)
         source_tables = list_tables(source, include_partitioned=True)
@@ -216,13 +217,13 @@ def copy_database(
 def _data_jobs(
     target: psycopg.Connection,
     chosen: list[Table],
-    load,
+    load: LoadSetup,
     done: set[str],
     major: int,
     chunk_bytes: int,
     workers: int,
     progress: ProgressSink,
-):
+) -> tuple[list[Job[Worker]], dict[str, TableTally], dict[str, list[ChunkSpec]]]:
     """Chunk jobs for every table, cut as recorded (resume) or freshly planned."""
     plans = copy_state.table_plans(target)
     share = sum(t.bytes for t in chosen) / max(workers, 1)

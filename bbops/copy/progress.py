@@ -8,9 +8,12 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from bbops.core import console, redact
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 class ProgressSink(Protocol):
@@ -45,7 +48,7 @@ def _mb(n: float) -> str:
 class LogProgress:
     """One line per table start/finish and at most one line per table every ``every`` seconds."""
 
-    def __init__(self, every: float = 10.0, stream=None) -> None:
+    def __init__(self, every: float = 10.0, stream: TextIO | None = None) -> None:
         self._every = every
         self._lock = threading.Lock()
         self._state: dict[str, list[float]] = {}  # rows, bytes, estimate, started, last_print
@@ -115,7 +118,7 @@ class RichProgress:
             console=Console(file=sys.stderr),
             transient=False,
         )
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         self._bytes: dict[str, int] = {}
         self._started: dict[str, float] = {}
         self._progress.start()

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from bbops.core import redact
+from bbops.core import pg, redact
 from bbops.errors import MigrationError, UsageError
 
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)")
@@ -92,7 +92,7 @@ def dump_pre_data(source_url: str, snapshot: str | None, server_major: int) -> s
     password = params.pop("password", None)
     if password:
         # Never on the command line, where `ps` shows it.
-        env["PGPASSWORD"] = password
+        env["PGPASSWORD"] = str(password)
     cmd = [
         pg_dump,
         "--schema-only",
@@ -102,7 +102,7 @@ def dump_pre_data(source_url: str, snapshot: str | None, server_major: int) -> s
         "--no-publications",
         "--no-subscriptions",
         "--exclude-schema=bbops",
-        f"--dbname={make_conninfo(**params)}",
+        f"--dbname={make_conninfo('', **params)}",
     ]
     if snapshot:
         cmd.append(f"--snapshot={snapshot}")
@@ -303,7 +303,7 @@ def set_sequences(conn: psycopg.Connection, values: dict[str, int | None]) -> in
     for name, value in values.items():
         if value is None:
             continue  # never used on the source: the target's fresh sequence already matches
-        if conn.execute("SELECT to_regclass(%s)", [name]).fetchone()[0] is None:
+        if not pg.scalar(conn, "SELECT to_regclass(%s) IS NOT NULL", [name], kind=bool):
             continue
         conn.execute("SELECT setval(%s::regclass, %s, true)", [name, value])
         done += 1

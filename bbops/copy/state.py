@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from bbops.core import pg
+
 SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS bbops;
 CREATE TABLE IF NOT EXISTS bbops.copy_progress (
@@ -58,7 +60,7 @@ class TablePlan:
 
 def exists(conn: psycopg.Connection) -> bool:
     """Whether an earlier copy left bookkeeping on this target."""
-    return conn.execute("SELECT to_regclass('bbops.copy_progress') IS NOT NULL").fetchone()[0]
+    return pg.scalar(conn, "SELECT to_regclass('bbops.copy_progress') IS NOT NULL", kind=bool)
 
 
 def ensure(conn: psycopg.Connection) -> None:
@@ -156,11 +158,15 @@ def restored(conn: psycopg.Connection, item: str) -> None:
 def cleanup(conn: psycopg.Connection) -> None:
     """Remove the bookkeeping after a finished copy (and the schema, if nothing else lives there)."""
     conn.execute("DROP TABLE IF EXISTS bbops.copy_progress, bbops.copy_tables, bbops.copy_dropped")
-    left = conn.execute(
-        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'bbops'"
-    ).fetchone()[0]
-    others = conn.execute(
-        "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'bbops'"
-    ).fetchone()[0]
+    left = pg.scalar(
+        conn,
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'bbops'",
+        kind=int,
+    )
+    others = pg.scalar(
+        conn,
+        "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'bbops'",
+        kind=int,
+    )
     if not left and not others:
         conn.execute("DROP SCHEMA IF EXISTS bbops")

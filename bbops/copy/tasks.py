@@ -25,6 +25,7 @@ from bbops.copy.progress import ProgressSink
 from bbops.copy.schema import PostItem
 from bbops.copy.stream import stream
 from bbops.core import pg
+from bbops.errors import BBopsError
 
 # The largest range one transaction copies (the unit a resume redoes).
 CHUNK_BYTES = 1024 * 1024 * 1024
@@ -64,10 +65,10 @@ def open_worker(source_url: str | None, target_url: str, snapshot: str | None, m
     target = pg.connect(target_url, client_encoding="UTF8")
     # Losing the last commits in a target crash is harmless: their progress marks vanish with them.
     target.execute("SET synchronous_commit = off")
-    current = target.execute(
-        "SELECT setting::bigint * 1024 FROM pg_settings WHERE name = 'maintenance_work_mem'"
-    ).fetchone()[0]
-    wanted = target.execute("SELECT pg_size_bytes(%s)", [maintenance_work_mem]).fetchone()[0]
+    current = pg.scalar(
+        target, "SELECT setting::bigint * 1024 FROM pg_settings WHERE name = 'maintenance_work_mem'", kind=int
+    )
+    wanted = pg.scalar(target, "SELECT pg_size_bytes(%s)", [maintenance_work_mem], kind=int)
     if wanted > current:
         target.execute(f"SET maintenance_work_mem = {int(wanted // 1024)}")
 
@@ -163,6 +164,8 @@ def chunk_job(
         target.execute("SET LOCAL synchronous_commit = off")
         if freeze:
             target.execute(f"TRUNCATE {table}")
+        if worker.source is None:  # data jobs run on workers opened with the source (open_worker)
+            raise BBopsError(f"copy {table}: the worker has no source connection")
         result = stream(worker.source, target, copy_out, copy_in, progress=lambda r, b: progress.advance(table, r, b))
         copy_state.mark(target, spec.key, table=table, rows=result.rows, nbytes=result.bytes)
         target.commit()
@@ -193,10 +196,12 @@ def post_job(item: PostItem, *, restore: bool, progress: ProgressSink) -> Callab
         target = worker.target
         started = time.monotonic()
         if item.kind == "fk":
-            present = target.execute(
+            present = pg.scalar(
+                target,
                 "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = %s::regclass AND conname = %s)",
                 [item.table, item.name],
-            ).fetchone()[0]
+                kind=bool,
+            )
             if not present:
                 with _ADD_KEY:
                     target.execute(item.sql)

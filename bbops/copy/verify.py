@@ -41,6 +41,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 
@@ -66,7 +67,7 @@ class Difference:
         """``data`` (did every row arrive, consistent) or ``schema`` (is the target's structure the source's)."""
         return "schema" if self.kind in SCHEMA_KINDS else "data"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"table": self.table, "kind": self.kind, "category": self.category, "detail": self.detail}
 
 
@@ -113,7 +114,7 @@ class VerifyReport:
     def rows(self) -> dict[str, int | None]:
         return {t.table: t.target_rows for t in self.tables}
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "data_ok": not self.of("data"),
@@ -166,7 +167,9 @@ def checksum_sql(table: Table, columns: Sequence[str], *, hashed: bool = True) -
 Task = tuple[str, str]  # (key, sql returning one row)
 
 
-def _run_side(url: str, snapshot: str, tasks: list[Task], jobs: int, out: dict[str, tuple], errors: list) -> None:
+def _run_side(
+    url: str, snapshot: str, tasks: list[Task], jobs: int, out: dict[str, tuple[Any, ...]], errors: list[BaseException]
+) -> None:
     """Run ``tasks`` on ``jobs`` connections that share ``snapshot``."""
     todo: queue.Queue[Task] = queue.Queue()
     for task in tasks:
@@ -184,7 +187,7 @@ def _run_side(url: str, snapshot: str, tasks: list[Task], jobs: int, out: dict[s
                         key, sql = todo.get_nowait()
                     except queue.Empty:
                         return
-                    out[key] = conn.execute(sql).fetchone()
+                    out[key] = pg.one(conn.execute(sql), f"verify {key}")
         except Exception as exc:
             errors.append(exc)
 
@@ -200,7 +203,7 @@ def _open(url: str) -> tuple[psycopg.Connection, str]:
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
     prepare_session(conn)
-    return conn, conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+    return conn, pg.scalar(conn, "SELECT pg_export_snapshot()", kind=str)
 
 
 def verify_databases(
@@ -274,15 +277,15 @@ def verify_databases(
         tgt_tasks += [(f"orphans {i}", q) for i, (_, _, q) in enumerate(orphan_checks)]
         tgt_tasks += [(f"sequence {i}", q) for i, (_, _, q) in enumerate(sequence_checks)]
 
-        src_out: dict[str, tuple] = {}
-        tgt_out: dict[str, tuple] = {}
+        src_out: dict[str, tuple[Any, ...]] = {}
+        tgt_out: dict[str, tuple[Any, ...]] = {}
         errors: list[BaseException] = []
         sides = [
             threading.Thread(target=_run_side, args=(source_url, source_snap, src_tasks, jobs, src_out, errors)),
             threading.Thread(target=_run_side, args=(target_url, target_snap, tgt_tasks, jobs, tgt_out, errors)),
         ]
-        for t in sides:
-            t.start()
+        for side in sides:
+            side.start()
         # Catalog comparisons are quick; they run while the servers count.
         for table, kind, detail, failure in vc.compare_indexes(
             source, target, common, names_matter=not data_only
@@ -291,8 +294,8 @@ def verify_databases(
                 report.differences.append(Difference(table, kind, detail))
             else:
                 report.notes.append(f"{table}: {detail}")
-        for t in sides:
-            t.join()
+        for side in sides:
+            side.join()
         if errors:
             raise errors[0]
 
@@ -340,7 +343,7 @@ def verify_databases(
     return report
 
 
-def _unpack(row: tuple, checksums: bool) -> tuple[int, str | None]:
+def _unpack(row: tuple[Any, ...], checksums: bool) -> tuple[int, str | None]:
     if checksums:
         return int(row[0]), f"{row[0]}:{row[1]}:{row[2]}"
     return int(row[0]), None

@@ -24,6 +24,7 @@ from datetime import datetime
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from bbops.core import pg
 from bbops.errors import LockTimeout
 
 _APP_NAME_MAX = 63  # Postgres truncates application_name to NAMEDATALEN - 1
@@ -103,7 +104,7 @@ def advisory_lock(
     told = False
     delay = min(0.05, poll_interval)
     while True:
-        got = conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%s)", (ident,)).fetchone()[0]
+        got = pg.scalar(conn, "SELECT pg_catalog.pg_try_advisory_lock(%s)", (ident,), kind=bool)
         _end_poll(conn, ours)
         if got:
             break
@@ -129,7 +130,7 @@ def advisory_lock(
 
 
 def _set_app_name(conn: psycopg.Connection, name: str, ours: bool) -> str | None:
-    old = conn.execute("SELECT current_setting('application_name')").fetchone()[0]
+    old = pg.scalar(conn, "SELECT current_setting('application_name')", kind=str)
     conn.execute("SELECT set_config('application_name', %s, false)", (name[:_APP_NAME_MAX],))
     _end_poll(conn, ours)
     return old

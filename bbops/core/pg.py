@@ -8,17 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
+from psycopg.abc import Params, QueryNoTemplate
+from psycopg.rows import Row
 
 from bbops.core import redact
-from bbops.errors import ProviderError, UsageError
+from bbops.errors import BBopsError, ProviderError, UsageError
 
 APPLICATION_NAME = "bbops"
 
+T = TypeVar("T")
 
-def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **kwargs) -> psycopg.Connection:
+
+def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **kwargs: Any) -> psycopg.Connection:
     """Open a connection, turning failures into a ``ProviderError`` that never shows the password."""
     if not url:
         raise UsageError("no database URL given (pass --database-url or set DATABASE_URL)")
@@ -38,7 +43,7 @@ def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **
 
 
 @contextmanager
-def connection(url: str, **kwargs) -> Iterator[psycopg.Connection]:
+def connection(url: str, **kwargs: Any) -> Iterator[psycopg.Connection]:
     conn = connect(url, **kwargs)
     try:
         yield conn
@@ -61,4 +66,34 @@ def with_database(url: str, dbname: str) -> str:
         return urlsplit(url)._replace(path="/" + quote(dbname, safe="")).geturl()
     params = conninfo_to_dict(url)
     params["dbname"] = dbname
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
+
+
+def one(cursor: psycopg.Cursor[Row], what: str) -> Row:
+    """The next row of a query that always returns one (``INSERT ... RETURNING``, an aggregate).
+
+    No row is a bug in the query (``what`` names it), reported as such instead of a ``TypeError`` on ``None``.
+    """
+    row = cursor.fetchone()
+    if row is None:
+        raise BBopsError(f"{what}: the query returned no row where one was expected")
+    return row
+
+
+def scalar(conn: psycopg.Connection, query: QueryNoTemplate, params: Params | None = None, *, kind: type[T]) -> T:
+    """The one value of a query that always returns one row (``SELECT count(*)``, ``... IS NOT NULL``).
+
+    No row, or a value that is not a ``kind``, is a bug in the query, reported as such.
+    """
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise BBopsError(f"query returned no row where one was expected: {_first_line(query)}")
+    value = row[0]
+    if not isinstance(value, kind):
+        raise BBopsError(f"query returned {type(value).__name__}, expected {kind.__name__}: {_first_line(query)}")
+    return value
+
+
+def _first_line(query: QueryNoTemplate) -> str:
+    text = query if isinstance(query, str) else repr(query)
+    return text.strip().splitlines()[0][:120] if text.strip() else "<empty query>"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from bbops.drizzle.history import Attempt, DrizzleRow
 from bbops.drizzle.journal import Migration
@@ -29,7 +30,7 @@ class MigrationState:
     out_of_order: bool = False  # pending, but older than the newest applied row
     progress: str | None = None  # an interrupted non-transactional attempt, e.g. "2/5 statements done"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None and v is not False}
 
 
@@ -52,7 +53,7 @@ class MigrationStatus:
         known = sorted(self.applied + self.changed + self.pending, key=lambda s: (s.when or 0, order[s.tag]))
         return known + list(self.unknown)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "database": self.database,
             "folder": self.folder,

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import psycopg
 
@@ -38,7 +38,7 @@ class AppliedMigration:
     duration_s: float
     reason: str | None = None  # why it ran outside a transaction
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "tag": self.tag,
             "when": self.when,

@@ -20,6 +20,7 @@ import psycopg
 from psycopg import sql
 
 from bbops import __version__
+from bbops.core import pg
 
 DRIZZLE_SCHEMA = "drizzle"
 DRIZZLE_TABLE = "__drizzle_migrations"
@@ -145,7 +146,7 @@ def log_start(
     status: str = "running",
 ) -> int:
     run_id, run_url = github_run()
-    row = conn.execute(
+    cur = conn.execute(
         sql.SQL(
             "INSERT INTO {} (tag, hash, created_at, status, transactional, statements_total, statements_done, "
             "statements, actor, github_run_id, github_run_url, bbops_version) "
@@ -165,8 +166,8 @@ def log_start(
             run_url,
             __version__,
         ),
-    ).fetchone()
-    return int(row[0])
+    )
+    return int(pg.one(cur, f"log the start of migration {tag}")[0])
 
 
 def log_progress(conn: psycopg.Connection, log_id: int, done: list[str]) -> None:

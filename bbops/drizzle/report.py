@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bbops.drizzle.execute import AppliedMigration
 
@@ -16,7 +17,7 @@ class PlannedMigration:
     statements: tuple[str, ...]
     out_of_order: bool = False
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "tag": self.tag,
             "when": self.when,
@@ -46,7 +47,7 @@ class MigrateReport:
     def statements_run(self) -> int:
         return sum(a.statements for a in self.applied)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "database": self.database,
             "folder": self.folder,

@@ -12,7 +12,7 @@ to GitHub's limit for a comment body.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bbops.core import redact
@@ -58,23 +58,24 @@ class PreviewComment:
             value = report.get(key)
             return str(value) if value not in (None, "") else None
 
-        fields = {
-            "pr": int(report["pr"]),
-            "branch": str(report["branch"]),
-            "parent": text("parent"),
-            "git_branch": text("git_branch"),
-            "commit": text("commit"),
-            "created": report.get("created") if isinstance(report.get("created"), bool) else None,
-            "host": text("host"),
-            "database": text("database"),
-            "expires_at": text("expires_at"),
-            "migrations": strings("migrations"),
-            "seeds": strings("seeds"),
-            "env": strings("env"),
-            "review": report.get("review") if isinstance(report.get("review"), dict) else None,
-        }
-        fields.update(extra)
-        return cls(**fields)
+        created = report.get("created")
+        review = report.get("review")
+        comment = cls(
+            pr=int(report["pr"]),
+            branch=str(report["branch"]),
+            parent=text("parent"),
+            git_branch=text("git_branch"),
+            commit=text("commit"),
+            created=created if isinstance(created, bool) else None,
+            host=text("host"),
+            database=text("database"),
+            expires_at=text("expires_at"),
+            migrations=strings("migrations"),
+            seeds=strings("seeds"),
+            env=strings("env"),
+            review=review if isinstance(review, dict) else None,
+        )
+        return replace(comment, **extra)
 
 
 def _finish(marker: str, parts: list[str]) -> str:

@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 import httpx
@@ -30,6 +31,10 @@ API_VERSION = "2022-11-28"
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
+class _SleepOverride(TypedDict, total=False):
+    sleep: Callable[[float], None]
+
+
 @dataclass(frozen=True)
 class Comment:
     id: int
@@ -38,7 +43,7 @@ class Comment:
     user: str | None = None
 
     @classmethod
-    def from_api(cls, data: Mapping) -> Comment:
+    def from_api(cls, data: Mapping[str, Any]) -> Comment:
         user = data.get("user")
         return cls(
             id=int(data["id"]),
@@ -68,7 +73,7 @@ class GitHub:
     ) -> None:
         if not token:
             raise UsageError("no GitHub token: set GITHUB_TOKEN (the workflow's token needs pull-requests: write)")
-        kwargs = {"sleep": sleep} if sleep else {}
+        kwargs: _SleepOverride = {"sleep": sleep} if sleep else {}
         self.api_url = api_url.rstrip("/")
         self._api = ApiClient(
             self.api_url,
@@ -104,25 +109,25 @@ class GitHub:
 
     # -- plain calls -------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, **kw) -> httpx.Response:
+    def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
             return self._api.request(method, path, **kw)
         except RequestUncertain:
             raise
         except ProviderError as exc:
-            if exc.status == 403 and not exc.hint:
+            if exc.status == 403 and exc.hint:
+                exc.hint += "; the job needs `pull-requests: write` (fork PRs get a read-only token)"
+            elif exc.status == 403:
                 exc.hint = (
                     "the token may not write to this pull request: grant the job "
                     "`pull-requests: write`; a fork's PR gets a read-only token"
                 )
-            elif exc.status == 403:
-                exc.hint += "; the job needs `pull-requests: write` (fork PRs get a read-only token)"
             raise
 
     def iter_comments(self, repo: str, number: int) -> Iterator[Comment]:
         """Every comment on issue/PR ``number``, page by page."""
         url: str | None = f"/repos/{check_repo(repo)}/issues/{number}/comments"
-        params: dict | None = {"per_page": 100}
+        params: dict[str, Any] | None = {"per_page": 100}
         while url:
             response = self._call("GET", url, params=params)
             for item in response.json():

@@ -12,6 +12,7 @@ out: their tables differ between branches for reasons reviewers don't care about
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from bbops.core import pg
@@ -89,7 +90,7 @@ def snapshot(url: str) -> SchemaSnapshot:
     return SchemaSnapshot(tables, columns, indexes, constraints)
 
 
-def _diff_map(kind: str, before: dict[str, str], after: dict[str, str], skip: set[str]) -> list[SchemaChange]:
+def _diff_map(kind: str, before: dict[str, str], after: dict[str, str], skip: AbstractSet[str]) -> list[SchemaChange]:
     changes = []
     for name in sorted(before.keys() | after.keys()):
         if any(name.startswith(prefix + ".") for prefix in skip):

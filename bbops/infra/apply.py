@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bbops.errors import ProviderError, UsageError
 from bbops.infra.diff import (
@@ -116,7 +117,7 @@ def plan_infra(backend: Backend, plan: Plan) -> list[Action]:
 class ApplyReport:
     done: list[Action] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"applied": [a.as_dict() for a in self.done]}
 
 
@@ -187,5 +188,5 @@ def _apply_env(backend: Backend, plan: Plan, actions: Sequence[Action], log: Log
         if want.branch is not None:
             value = app_connection(backend, plan, want.branch, pooled=want.pooled).url
         log(f"{action.op} {action.address}")
-        variables.append(EnvVar(want.key, value or "", want.type, (want.target,), None))  # type: ignore[arg-type]
+        variables.append(EnvVar(want.key, value or "", want.type, (want.target,), None))
     backend.env.upsert_env(variables)

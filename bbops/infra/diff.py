@@ -14,15 +14,17 @@ connection strings), deletions last.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bbops.providers.base import Branch, Endpoint, ProjectSettings, stored_value_matches
+from bbops.providers.base import Branch, Endpoint, EnvType, ProjectSettings, stored_value_matches
 
 Op = Literal["create", "update", "delete", "no-op"]
 MASK = "***"
 RANK = {"project": 0, "branch": 1, "replica": 2, "env": 3}
+# How a backend fingerprints a value it will not return (Vercel's sensitive env vars); see providers.base.fingerprint.
+Fingerprint = Callable[[str], str]
 IMMUTABLE_SETTINGS = {"region": "a project's region", "pg_version": "a project's Postgres version"}
 
 
@@ -32,7 +34,7 @@ class Change:
     before: Any
     after: Any
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"field": self.field, "before": self.before, "after": self.after}
 
 
@@ -51,7 +53,7 @@ class Action:
     def pending(self) -> bool:
         return self.op != "no-op"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         out = {
             "op": self.op,
             "area": self.area,
@@ -85,7 +87,7 @@ class DesiredEnv:
 
     target: str
     key: str
-    type: str
+    type: EnvType
     value: str | None = field(default=None, repr=False)  # a literal (already resolved)
     branch: str | None = None  # or the connection string of this branch
     pooled: bool = True
@@ -163,7 +165,7 @@ def _same(have: Any, want: Any) -> bool:
         return have is not None and want is not None and abs(float(have) - float(want)) < 1e-9
     if isinstance(want, tuple):
         return tuple(sorted(have or ())) == tuple(sorted(want))
-    return have == want
+    return bool(have == want)
 
 
 def _show(value: Any) -> Any:
@@ -195,23 +197,24 @@ def _branches(desired: Desired, observed: Observed) -> list[Action]:
                 )
             )
             continue
-        changes, blocked = [], []
+        changed: list[Change] = []
+        refusals: list[str] = []
         if have.protected != want.protected:
-            changes.append(Change("protected", have.protected, want.protected))
+            changed.append(Change("protected", have.protected, want.protected))
         if want.parent is not None and have.parent != want.parent:
-            changes.append(Change("parent", have.parent, want.parent))
-            blocked.append("a branch's parent cannot change (delete and recreate it by hand)")
+            changed.append(Change("parent", have.parent, want.parent))
+            refusals.append("a branch's parent cannot change (delete and recreate it by hand)")
         if have.default != want.default:
-            changes.append(Change("default", have.default, want.default))
-            blocked.append("the default branch is changed in the Neon console")
+            changed.append(Change("default", have.default, want.default))
+            refusals.append("the default branch is changed in the Neon console")
         actions.append(
             Action(
-                "update" if changes else "no-op",
+                "update" if changed else "no-op",
                 "branch",
                 address,
-                tuple(changes),
+                tuple(changed),
                 {"name": want.name, "protected": want.protected},
-                "; ".join(blocked) or None,
+                "; ".join(refusals) or None,
                 rank,
             )
         )
@@ -230,6 +233,7 @@ def _replicas(desired: Desired, observed: Observed) -> list[Action]:
         base = f"neon.branch.{want.name}.read_replica"
         for i in range(max(spec.count, len(have))):
             address = f"{base}[{i}]"
+            changes: tuple[Change, ...]
             if i >= len(have):
                 changes = (
                     Change("exists", False, True),
@@ -291,17 +295,17 @@ def _env(desired: Desired, observed: Observed) -> list[Action]:
             actions.append(Action("create", "env", address, changes, data, rank=RANK["env"] * 100))
             continue
         current = have[0]
-        changes = []
+        changed: list[Change] = []
         if current.type != want.type:
-            changes.append(Change("type", current.type, want.type))
+            changed.append(Change("type", current.type, want.type))
         if not _value_matches(want, current, observed):
-            changes.append(Change("value", MASK if current.type != "plain" else current.value, want.source()))
+            changed.append(Change("value", MASK if current.type != "plain" else current.value, want.source()))
         actions.append(
             Action(
-                "update" if changes else "no-op",
+                "update" if changed else "no-op",
                 "env",
                 address,
-                tuple(changes),
+                tuple(changed),
                 {**data, "id": current.id},
                 rank=RANK["env"] * 100,
             )

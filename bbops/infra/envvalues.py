@@ -37,5 +37,5 @@ def branch_env(
             value = resolve_ref(source.value, what=f"{what}.{source.key}") or ""
         if source.connection or REF.match(source.value or ""):
             redact.register(value)
-        out.append(EnvVar(source.key, value, source.type, (target,), git_branch))  # type: ignore[arg-type]
+        out.append(EnvVar(source.key, value, source.type, (target,), git_branch))
     return out

@@ -11,7 +11,7 @@ from typing import Any
 
 from bbops.errors import Problem
 from bbops.plan.credentials import find_credentials
-from bbops.plan.loader import Loaded
+from bbops.plan.loader import Loaded, PathKey
 from bbops.plan.model import DEFAULT_BRANCH_TEMPLATE, template_pr
 
 AUTOSCALING_MAX_CU = 16
@@ -26,7 +26,7 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
     out += _autoscaling_problems(loaded, data)
     known = set(branches)
 
-    def need_branch(path: tuple, name: str | None, what: str) -> None:
+    def need_branch(path: PathKey, name: str | None, what: str) -> None:
         if name and known and name not in known:
             out.append(
                 loaded.problem(path, f"{what} `{name}` is not a branch of neon.branches ({', '.join(sorted(known))})")
@@ -89,7 +89,7 @@ def _template_problems(loaded: Loaded, template: str, branches: list[str]) -> li
     ]
 
 
-def _branch_problems(loaded: Loaded, branches: dict[str, dict]) -> list[Problem]:
+def _branch_problems(loaded: Loaded, branches: dict[str, dict[str, Any]]) -> list[Problem]:
     out = []
     defaults = [name for name, b in branches.items() if b.get("default")]
     if branches and len(defaults) != 1:
@@ -116,10 +116,12 @@ def _branch_problems(loaded: Loaded, branches: dict[str, dict]) -> list[Problem]
     return out
 
 
-def _autoscaling_problems(loaded: Loaded, data: dict) -> list[Problem]:
+def _autoscaling_problems(loaded: Loaded, data: dict[str, Any]) -> list[Problem]:
     out = []
     neon = data.get("neon") or {}
-    places = [(("neon", "project", "autoscaling"), (neon.get("project") or {}).get("autoscaling"))]
+    places: list[tuple[PathKey, Any]] = [
+        (("neon", "project", "autoscaling"), (neon.get("project") or {}).get("autoscaling"))
+    ]
     for name, b in (neon.get("branches") or {}).items():
         rr = (b or {}).get("read_replicas") or {}
         places.append((("neon", "branches", name, "read_replicas", "autoscaling"), rr.get("autoscaling")))
@@ -139,13 +141,13 @@ def _autoscaling_problems(loaded: Loaded, data: dict) -> list[Problem]:
     return out
 
 
-def _file(loaded: Loaded, path: tuple, file: Path) -> list[Problem]:
+def _file(loaded: Loaded, path: PathKey, file: Path) -> list[Problem]:
     if not file.is_file():
         return [loaded.problem(path, f"file not found: {_rel(file, loaded)}")]
     return []
 
 
-def _migrations_dir(loaded: Loaded, path: tuple, folder: Path) -> list[Problem]:
+def _migrations_dir(loaded: Loaded, path: PathKey, folder: Path) -> list[Problem]:
     if not folder.is_dir():
         return [loaded.problem(path, f"migrations folder not found: {_rel(folder, loaded)}")]
     if not (folder / "meta" / "_journal.json").is_file():

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bbops.errors import UsageError
+from bbops.providers.base import EnvType, env_type
 
 REF = re.compile(r"^\$\{([A-Z_][A-Z0-9_]*)\}$")
 DEFAULT_BRANCH_TEMPLATE = "preview/pr-{pr}"
@@ -114,7 +115,7 @@ class EnvSource:
     key: str
     connection: str | None = None  # "pooled" | "direct"
     value: str | None = None
-    type: str = "encrypted"
+    type: EnvType = "encrypted"
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ class Step:
         return self.spec.get(key, default)
 
     def path(self, key: str) -> Path:
-        return (self.base_dir / self.spec[key]).resolve()
+        return (self.base_dir / str(self.spec[key])).resolve()
 
 
 @dataclass(frozen=True)
@@ -233,11 +234,11 @@ def build(data: dict[str, Any], file: Path) -> Plan:
     )
 
 
-def _autoscaling(d: dict | None) -> Autoscaling | None:
+def _autoscaling(d: dict[str, Any] | None) -> Autoscaling | None:
     return Autoscaling(float(d["min_cu"]), float(d["max_cu"])) if d else None
 
 
-def _neon(d: dict) -> Neon:
+def _neon(d: dict[str, Any]) -> Neon:
     p = d["project"]
     allow = p.get("ip_allowlist")
     project = NeonProject(
@@ -267,18 +268,19 @@ def _neon(d: dict) -> Neon:
     return Neon(project, d["database"], d["role"], tuple(branches), d.get("api_key"))
 
 
-def env_sources(env: dict) -> tuple[EnvSource, ...]:
+def env_sources(env: dict[str, Any]) -> tuple[EnvSource, ...]:
     return tuple(
-        EnvSource(key, v.get("connection"), v.get("value"), v.get("type", "encrypted")) for key, v in env.items()
+        EnvSource(key, v.get("connection"), v.get("value"), env_type(v.get("type", "encrypted")))
+        for key, v in env.items()
     )
 
 
-def _vercel(d: dict) -> Vercel:
+def _vercel(d: dict[str, Any]) -> Vercel:
     targets = tuple(VercelTarget(name, env_sources(t["env"]), t.get("branch")) for name, t in d["targets"].items())
     return Vercel(d["project"], targets, d.get("team"), d.get("token"))
 
 
-def _preview(d: dict, base: Path) -> Preview:
+def _preview(d: dict[str, Any], base: Path) -> Preview:
     return Preview(
         parent=d["parent"],
         branch_name=d.get("branch_name", DEFAULT_BRANCH_TEMPLATE),
@@ -292,7 +294,7 @@ def _preview(d: dict, base: Path) -> Preview:
     )
 
 
-def _production(d: dict, base: Path) -> Production:
+def _production(d: dict[str, Any], base: Path) -> Production:
     return Production(
         branch=d.get("branch", "main"),
         restore_point=d.get("restore_point", True),

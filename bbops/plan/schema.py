@@ -7,6 +7,7 @@ messages repeat the offending value, and in a plan that value may be a secret.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -20,7 +21,8 @@ from bbops.plan.loader import Loaded, shown_key
 
 @cache
 def plan_schema() -> dict[str, Any]:
-    return json.loads(resources.files("bbops.schema").joinpath("plan.schema.json").read_text("utf-8"))
+    schema: dict[str, Any] = json.loads(resources.files("bbops.schema").joinpath("plan.schema.json").read_text("utf-8"))
+    return schema
 
 
 @cache
@@ -35,7 +37,7 @@ def schema_problems(loaded: Loaded) -> list[Problem]:
         path = tuple(error.absolute_path)
         if error.validator == "additionalProperties":
             # Point at each unexpected key itself, not at its parent mapping.
-            allowed = sorted(error.schema.get("properties", {}))
+            allowed = sorted(_schema(error).get("properties", {}))
             for key in _unexpected_keys(error):
                 hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
                 problems.append(loaded.problem((*path, key), f"unknown field `{shown_key(key)}`{hint}"))
@@ -53,9 +55,14 @@ def _deepest(error: ValidationError) -> ValidationError:
 
 def _unexpected_keys(error: ValidationError) -> list[str]:
     instance = error.instance if isinstance(error.instance, dict) else {}
-    known = set(error.schema.get("properties", {}))
-    patterns = error.schema.get("patternProperties", {})
+    known = set(_schema(error).get("properties", {}))
+    patterns = _schema(error).get("patternProperties", {})
     return [k for k in instance if k not in known and not patterns]
+
+
+def _schema(error: ValidationError) -> Mapping[str, Any]:
+    # The failing subschema; a boolean schema (`true`/`false`) has no keywords to read.
+    return error.schema if isinstance(error.schema, Mapping) else {}
 
 
 def _short(value: Any) -> str:
@@ -74,7 +81,8 @@ def _type_name(value: Any) -> str:
 
 
 def describe(error: ValidationError) -> str:
-    v, expected, schema = error.validator, error.validator_value, error.schema
+    v, schema = str(error.validator), _schema(error)
+    expected: Any = error.validator_value  # the keyword's value as written in the schema: JSON of any shape
     what = schema.get("description", "")
     if v == "required":
         missing = [k for k in expected if not isinstance(error.instance, dict) or k not in error.instance]
@@ -99,7 +107,7 @@ def describe(error: ValidationError) -> str:
     if v == "uniqueItems":
         return "entries must be unique"
     if v == "propertyNames":
-        return f"invalid name: {error.schema.get('description') or 'does not have the expected form'}"
+        return f"invalid name: {schema.get('description') or 'does not have the expected form'}"
     if v in ("oneOf", "anyOf"):
         fields = [f"`{k}`" for alt in expected for k in alt.get("required", [])]
         return f"must set exactly one of {' or '.join(fields)}" if fields else "matches none of the allowed forms"

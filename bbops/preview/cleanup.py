@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bbops.plan.model import Plan
 from bbops.preview.env import delete_preview_env, preview_keys
@@ -24,7 +25,7 @@ class DeleteReport:
     branch_deleted: bool
     env_deleted: int
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -62,7 +63,7 @@ class GcReport:
     orphan_env: list[str] = field(default_factory=list)
     dry_run: bool = False
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -73,8 +74,8 @@ def gc(backend: Backend, plan: Plan, *, dry_run: bool = False, now: datetime | N
     previews = list_previews(backend, plan)
     ours = preview_keys(plan)
     env = [v for v in backend.env.list_env(target="preview") if v.git_branch and v.key in ours]
-    env_branches = {v.git_branch for v in env}
-    handled = set()
+    env_branches = {v.git_branch for v in env if v.git_branch}
+    handled: set[str] = set()
     for b in previews:
         git_branch = b.annotations.get("git_branch")
         expired = b.expires_at is not None and b.expires_at <= now

@@ -49,7 +49,7 @@ class PreviewReport:
     review: dict[str, Any] | None = None  # the measured migration review (bbops.review.measured)
     seconds: float = 0.0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

@@ -142,7 +142,7 @@ class History:
 
     def exists(self) -> bool:
         with self._conn() as conn:
-            return conn.execute("SELECT to_regclass('bbops.production_steps') IS NOT NULL").fetchone()[0]
+            return pg.scalar(conn, "SELECT to_regclass('bbops.production_steps') IS NOT NULL", kind=bool)
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -157,11 +157,13 @@ class History:
 
     def start(self, step_id: str, kind: str, checksum: str, run: RunInfo) -> int:
         with self._conn() as conn:
-            return conn.execute(
+            return pg.scalar(
+                conn,
                 "INSERT INTO bbops.production_steps (step_id, kind, checksum, status, run_id, commit_sha, actor) "
                 "VALUES (%s, %s, %s, 'running', %s, %s, %s) RETURNING attempt",
                 (step_id, kind, checksum, run.run_id, run.commit, run.actor),
-            ).fetchone()[0]
+                kind=int,
+            )
 
     def finish(self, attempt: int, *, error: str | None = None) -> None:
         with self._conn() as conn:

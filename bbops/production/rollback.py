@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bbops.core import redact
 from bbops.errors import BBopsError, MigrationError, UsageError
@@ -29,7 +30,7 @@ from bbops.production.history import History, RunInfo, UndoRecord
 from bbops.production.pending import steps_checksum
 from bbops.production.run import production_lock, run_info_from_env
 from bbops.production.secretbox import SecretBox, open_box
-from bbops.providers.base import Backend, EnvVar
+from bbops.providers.base import Backend, EnvVar, env_type
 from bbops.providers.select import app_connection
 
 PARTS = ("data", "env", "deployment")
@@ -54,7 +55,7 @@ class RollbackReport:
     def ok(self) -> bool:
         return not any(p.status == "failed" for p in self.parts)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok}
 
     def lines(self) -> list[str]:
@@ -136,15 +137,16 @@ def rollback(
         if any(r.state == "present" for r in env_plan):
             box = box or open_box(backend.name, create=False)
         deployment = next((r for r in undo if r.kind == "deployment"), None)
-        steps = [
+        steps: list[tuple[str, Callable[[PartReport], None]]] = [
             ("data", lambda p: _data(backend, production.branch, target, p, dry_run)),
             ("env", lambda p: _env(backend, env_plan, box, p, dry_run)),
             ("deployment", lambda p: _deployment(backend, deployment, p, dry_run)),
         ]
         chosen = [(n, f) for n, f in steps if n in parts]
-        if production.health_check:
+        health_url = production.health_check
+        if health_url:
             checker = health or HealthChecker()
-            chosen.append(("health", lambda p: _health(checker, production.health_check, p, dry_run)))
+            chosen.append(("health", lambda p: _health(checker, health_url, p, dry_run)))
         report.parts = [PartReport(n) for n, _ in chosen]
         try:
             for (name, action), part in zip(chosen, report.parts, strict=True):
@@ -212,7 +214,7 @@ def _env(backend: Backend, records: list[UndoRecord], box: SecretBox | None, par
                 EnvVar(
                     str(r.key),
                     box.decrypt(r.sealed_value),
-                    r.env_type or "encrypted",  # type: ignore[arg-type]
+                    env_type(r.env_type or "encrypted"),
                     targets,
                     r.git_branch,
                 )

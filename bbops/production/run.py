@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import psycopg
 
@@ -70,7 +71,7 @@ class RunReport:
     restore_point_taken: bool = False
     steps: list[StepOutcome] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def markdown(self) -> str:

@@ -148,7 +148,7 @@ def _env(ctx: StepContext, p: PendingStep) -> str:
         elif prev is not None and prev.value is None:
             state = "unreadable"  # the provider never returns this value (Vercel's sensitive); rollback will say so
             ctx.log(f"warning: the previous value of {var.key} is sensitive and cannot be read back")
-        elif prev is not None:
+        elif prev is not None and prev.value is not None:  # readable (the branch above took the rest)
             state, sealed = "present", box.encrypt(prev.value)
         ctx.history.add_undo(
             UndoRecord(

@@ -26,7 +26,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
+from bbops.errors import UsageError
+
 EnvType = Literal["encrypted", "sensitive", "plain"]
+ENV_TYPES: tuple[EnvType, ...] = ("encrypted", "sensitive", "plain")
 Target = Literal["production", "preview", "development"]
 TARGETS: tuple[str, ...] = ("production", "preview", "development")
 
@@ -142,6 +145,14 @@ class BranchProvider(Protocol):
 
 
 FINGERPRINT_PREFIX = "bbops:sha256:"
+
+
+def env_type(value: str) -> EnvType:
+    """``value`` as an ``EnvType``: the plan schema allows only these, and bbops records only these."""
+    for known in ENV_TYPES:
+        if value == known:
+            return known
+    raise UsageError(f"unknown env var type {value!r}; expected one of: {', '.join(ENV_TYPES)}")
 
 
 def fingerprint(value: str) -> str:

@@ -90,7 +90,7 @@ class VercelProject(EnvProvider, DeploymentProvider):
             f"/v10/projects/{self.project}/env",
             params={"gitBranch": git_branch, "decrypt": "true"},
         ).json()
-        raws = body.get("envs") if isinstance(body, dict) and "envs" in body else [body]
+        raws: list[Any] = body["envs"] if isinstance(body, dict) and "envs" in body else [body]
         found = [self._env(raw) for raw in raws if raw and raw.get("type") != "system"]
         return [
             v
@@ -177,7 +177,7 @@ class VercelProject(EnvProvider, DeploymentProvider):
 
     # -- deployments ------------------------------------------------------------------
 
-    def _latest(self, *, target: str, git_branch: str | None, ready: bool = True) -> dict | None:
+    def _latest(self, *, target: str, git_branch: str | None, ready: bool = True) -> dict[str, Any] | None:
         params: dict[str, Any] = {"projectId": self.project, "limit": 1}
         if ready:
             params["state"] = "READY"
@@ -199,17 +199,21 @@ class VercelProject(EnvProvider, DeploymentProvider):
         }
         if target == "production":
             body["target"] = "production"  # omitted means preview
+        deployment_id: str | None
         try:
-            return self.api.post("/v13/deployments", json=body).json().get("id")
+            deployment_id = self.api.post("/v13/deployments", json=body).json().get("id")
         except RequestUncertain:
             # Look before repeating: a deployment newer than the one we copied means the POST happened.
             newest = self._latest(target=target, git_branch=git_branch, ready=False)
             if newest and newest["uid"] != latest["uid"] and newest.get("created", 0) > latest.get("created", 0):
-                return newest["uid"]
-            return self.api.post("/v13/deployments", json=body).json().get("id")
+                deployment_id = newest["uid"]
+            else:
+                deployment_id = self.api.post("/v13/deployments", json=body).json().get("id")
+        return deployment_id
 
-    def _project(self) -> dict:
-        return self.api.get(f"/v9/projects/{self.project}").json()
+    def _project(self) -> dict[str, Any]:
+        project: dict[str, Any] = self.api.get(f"/v9/projects/{self.project}").json()
+        return project
 
     def current_production(self) -> str | None:
         production = (self._project().get("targets") or {}).get("production") or {}

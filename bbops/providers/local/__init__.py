@@ -17,6 +17,7 @@ an existing server instead of the embedded one), ``BBOPS_LOCAL_NAMESPACE``
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from bbops.providers.base import Backend
@@ -28,7 +29,18 @@ from bbops.providers.local.state import state_home
 
 ENV_NAMESPACE = "BBOPS_LOCAL_NAMESPACE"
 
+
+@dataclass
+class LocalBackend(Backend):
+    """A ``Backend`` whose parts keep their local types (``bbops local`` reaches the server through them)."""
+
+    branches: LocalBranches
+    env: LocalEnv
+    deployments: LocalDeployments
+
+
 __all__ = [
+    "LocalBackend",
     "LocalBranches",
     "LocalDeployments",
     "LocalEnv",
@@ -44,7 +56,7 @@ def open_local_backend(
     url: str | None = None,
     namespace: str | None = None,
     lock_timeout: float = 60.0,
-) -> Backend:
+) -> LocalBackend:
     """A ``Backend`` named ``local``. The server starts lazily, on the first branch operation."""
     # The folder is made on the first write or server start, not here: `local status` creates nothing.
     home = home or state_home()
@@ -55,7 +67,7 @@ def open_local_backend(
         lock_timeout=lock_timeout,
     )
     env = LocalEnv(home)
-    return Backend(
+    return LocalBackend(
         name="local",
         branches=branches,
         env=env,

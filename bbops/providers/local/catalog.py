@@ -9,14 +9,17 @@ from restore points (snapshots), which are never listed as branches.
 
 from __future__ import annotations
 
+import builtins  # `list` in Catalog's annotations would name its own list() method
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
+from bbops.core import pg
 from bbops.providers.base import Branch
 
 SCHEMA = """
@@ -71,7 +74,7 @@ class Entry:
 
 def ensure_schema(conn: psycopg.Connection) -> None:
     """Create the catalog table once; concurrent first runs are serialised by an advisory lock."""
-    if conn.execute("SELECT to_regclass('bbops_branches') IS NOT NULL").fetchone()[0]:
+    if pg.scalar(conn, "SELECT to_regclass('bbops_branches') IS NOT NULL", kind=bool):
         return  # the usual case: no DDL, no lock
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('bbops-local-catalog-schema', 0))")
@@ -103,7 +106,7 @@ class Catalog:
             )
             return [_entry(row) for row in cur.fetchall()]
 
-    def children(self, name: str) -> list[str]:
+    def children(self, name: str) -> builtins.list[str]:
         rows = self.conn.execute(
             "SELECT name FROM bbops_branches WHERE namespace = %s AND parent = %s AND kind = 'branch' ORDER BY name",
             (self.namespace, name),
@@ -130,7 +133,7 @@ class Catalog:
                     json.dumps(dict(entry.annotations)),
                 ),
             )
-            return _entry(cur.fetchone())
+            return _entry(pg.one(cur, "insert into bbops_branches"))
 
     def update(self, entry: Entry) -> Entry:
         """Write back the mutable fields of ``entry`` (expiry, annotations, protection)."""
@@ -154,7 +157,7 @@ class Catalog:
         cur = self.conn.execute("DELETE FROM bbops_branches WHERE namespace = %s AND name = %s", (self.namespace, name))
         return cur.rowcount > 0
 
-    def sizes(self, databases: list[str]) -> dict[str, int]:
+    def sizes(self, databases: builtins.list[str]) -> dict[str, int]:
         """Size in bytes of the given databases that exist, by name (a stat per file, no scan)."""
         rows = self.conn.execute(
             "SELECT datname, pg_database_size(oid) FROM pg_database WHERE datname = ANY(%s)", (databases,)
@@ -165,7 +168,7 @@ class Catalog:
         return {r[0] for r in self.conn.execute("SELECT datname FROM pg_database").fetchall()}
 
 
-def _entry(row: Mapping) -> Entry:
+def _entry(row: Mapping[str, Any]) -> Entry:
     annotations = row["annotations"] or {}
     return Entry(
         name=row["name"],

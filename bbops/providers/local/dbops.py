@@ -12,6 +12,7 @@ done), and the error names it. Every name is quoted with ``sql.Identifier``, nev
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import psycopg
 from psycopg import errors, sql
@@ -29,7 +30,7 @@ def terminate_sessions(conn: psycopg.Connection, database: str, *, idle_only: bo
     query = (
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
     )
-    params: tuple = (database,)
+    params: tuple[Any, ...] = (database,)
     if idle_only:
         query += " AND state = ANY(%s)"
         params += (list(_IDLE_STATES),)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bbops.errors import ProviderError, UsageError
 from bbops.providers.base import TARGETS, DeploymentProvider, EnvProvider
@@ -27,7 +28,7 @@ class LocalDeployments(DeploymentProvider):
         self.lock_path = home / (FILE + ".lock")
         self.env = env
 
-    def _load(self) -> dict:
+    def _load(self) -> dict[str, Any]:
         data = read_json(self.path, {"version": 1, "deployments": [], "production": None})
         if not isinstance(data, dict) or not isinstance(data.get("deployments"), list):
             raise ProviderError(f"{self.path} does not look like a bbops deployment record; fix or remove it")
@@ -43,8 +44,9 @@ class LocalDeployments(DeploymentProvider):
         """Record a new deployment of ``target``; a production one starts serving production at once."""
         if target not in TARGETS:
             raise UsageError(f"unknown deployment target {target!r}; expected one of {', '.join(TARGETS)}")
+        deployment_id = f"dpl_local_{uuid.uuid4().hex[:16]}"
         record = {
-            "id": f"dpl_local_{uuid.uuid4().hex[:16]}",
+            "id": deployment_id,
             "target": target,
             "git_branch": git_branch,
             "created_at": datetime.now(UTC).isoformat(),
@@ -54,9 +56,9 @@ class LocalDeployments(DeploymentProvider):
             data = self._load()
             data["deployments"].append(record)
             if target == "production":
-                data["production"] = record["id"]
+                data["production"] = deployment_id
             write_json_atomic(self.path, data)
-        return record["id"]
+        return deployment_id
 
     def current_production(self) -> str | None:
         with file_lock(self.lock_path, shared=True):
@@ -78,7 +80,7 @@ class LocalDeployments(DeploymentProvider):
             data["production"] = deployment_id
             write_json_atomic(self.path, data)
 
-    def list_deployments(self, *, target: str | None = None) -> list[dict]:
+    def list_deployments(self, *, target: str | None = None) -> list[dict[str, Any]]:
         """Recorded deployments, oldest first (copies; safe to print)."""
         with file_lock(self.lock_path, shared=True):
             deployments = self._load()["deployments"]

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bbops.core import redact
 from bbops.errors import ProviderError, UsageError
@@ -48,7 +49,7 @@ def check_variable(var: EnvVar) -> EnvVar:
     return EnvVar(var.key, var.value_to_write(), var.type, targets, var.git_branch, var.id)
 
 
-def _to_record(var: EnvVar, *, created: str | None = None) -> dict:
+def _to_record(var: EnvVar, *, created: str | None = None) -> dict[str, Any]:
     now = datetime.now(UTC).isoformat()
     return {
         "id": var.id,
@@ -62,7 +63,7 @@ def _to_record(var: EnvVar, *, created: str | None = None) -> dict:
     }
 
 
-def _from_record(rec: dict) -> EnvVar:
+def _from_record(rec: dict[str, Any]) -> EnvVar:
     value = str(rec.get("value", ""))
     redact.register(value)
     return EnvVar(
@@ -82,13 +83,14 @@ class LocalEnv(EnvProvider):
         self.path = home / FILE
         self.lock_path = home / (FILE + ".lock")
 
-    def _load(self) -> list[dict]:
+    def _load(self) -> list[dict[str, Any]]:
         data = read_json(self.path, {"version": 1, "variables": []})
         if not isinstance(data, dict) or not isinstance(data.get("variables"), list):
             raise ProviderError(f"{self.path} does not look like a bbops env store; fix or remove it")
-        return data["variables"]
+        variables: list[dict[str, Any]] = data["variables"]
+        return variables
 
-    def _save(self, records: list[dict]) -> None:
+    def _save(self, records: list[dict[str, Any]]) -> None:
         write_json_atomic(self.path, {"version": 1, "variables": records})
 
     def list_env(self, *, target: str | None = None, git_branch: str | None = None) -> list[EnvVar]:
@@ -123,7 +125,7 @@ class LocalEnv(EnvProvider):
             self._save(records)
         return result
 
-    def _upsert_one(self, records: list[dict], var: EnvVar) -> EnvVar:
+    def _upsert_one(self, records: list[dict[str, Any]], var: EnvVar) -> EnvVar:
         for i, rec in enumerate(records):
             same_branch = rec.get("git_branch") == var.git_branch
             if rec["key"] != var.key or not same_branch:

@@ -21,6 +21,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -42,7 +43,7 @@ class ServerStatus:
     data_dir: Path | None
     pid: int | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "running": self.running,
@@ -156,7 +157,7 @@ class LocalServer:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
             try:
-                import pgserver
+                from pgserver.postgres_server import PostgresServer
             except ImportError:
                 raise UsageError(
                     "the embedded backend needs the 'pgserver' package",
@@ -167,7 +168,7 @@ class LocalServer:
                 # The class, not get_server(): get_server caches one handle per folder per
                 # process and would hand back a stale one after a stop in this process.
                 self.data_dir.mkdir(parents=True, exist_ok=True)
-                pgserver.PostgresServer(self.data_dir.resolve(), cleanup_mode=None)
+                PostgresServer(self.data_dir.resolve(), cleanup_mode=None)
             except Exception as exc:
                 raise ProviderError(
                     f"cannot start the embedded Postgres in {self.data_dir}: {type(exc).__name__}",

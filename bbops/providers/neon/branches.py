@@ -93,9 +93,9 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
 
     # -- reading ---------------------------------------------------------------------
 
-    def _pages(self, search: str | None = None) -> list[tuple[dict, dict]]:
+    def _pages(self, search: str | None = None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """Every branch (raw) with its annotation value, following ``pagination.next``."""
-        found: list[tuple[dict, dict]] = []
+        found: list[tuple[dict[str, Any], dict[str, Any]]] = []
         cursor: str | None = None
         seen: set[str] = set()
         while True:
@@ -120,7 +120,7 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
                 return found
             seen.add(cursor)
 
-    def _branch(self, raw: dict, annotations: Mapping[str, str]) -> Branch:
+    def _branch(self, raw: dict[str, Any], annotations: Mapping[str, str]) -> Branch:
         parent_id = raw.get("parent_id")
         return Branch(
             name=raw["name"],
@@ -138,7 +138,7 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
         pages = self._pages()
         return [self._branch(raw, ann) for raw, ann in pages]
 
-    def _find_raw(self, name: str) -> tuple[dict, dict] | None:
+    def _find_raw(self, name: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         # ``search`` matches substrings: keep only the exact name.
         for raw, ann in self._pages(search=name):
             if raw["name"] == name:

@@ -6,12 +6,12 @@ them onto Neon's nesting (``settings.allowed_ips``, ``default_endpoint_settings`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from bbops.core.http import RequestUncertain
 from bbops.errors import ProviderError, UsageError
-from bbops.providers.base import Endpoint, ProjectSettings
+from bbops.providers.base import Branch, Endpoint, ProjectSettings
 
 if TYPE_CHECKING:
     from bbops.core.http import ApiClient
@@ -56,7 +56,8 @@ def project_patch(changes: Mapping[str, object]) -> dict[str, Any]:
         elif field in ("name", "history_retention_seconds"):
             project[field] = value
         elif field == "allowed_ips":
-            project.setdefault("settings", {}).setdefault("allowed_ips", {})["ips"] = list(value)  # type: ignore[arg-type]
+            ips = cast("Iterable[str]", value)  # ProjectSettings.allowed_ips: a tuple of addresses
+            project.setdefault("settings", {}).setdefault("allowed_ips", {})["ips"] = list(ips)
         elif field == "logical_replication":
             project.setdefault("settings", {})["enable_logical_replication"] = bool(value)
         elif field == "allowed_ips_protected_only":
@@ -73,6 +74,11 @@ class NeonInfraMixin:
     base: str
     ops: OperationWaiter
     _names: dict[str, str]
+
+    if TYPE_CHECKING:
+        # Provided by NeonBranches, the one class this mixes into.
+        def list_branches(self) -> list[Branch]: ...
+        def _require(self, name: str) -> Branch: ...
 
     def get_settings(self) -> ProjectSettings:
         return settings_from_project(self.api.get(self.base).json()["project"])
@@ -105,7 +111,7 @@ class NeonInfraMixin:
     def list_endpoints(self) -> list[Endpoint]:
         raw = self.api.get(f"{self.base}/endpoints").json().get("endpoints") or []
         if any(e["branch_id"] not in self._names for e in raw):
-            self.list_branches()  # type: ignore[attr-defined]  # learn branch names
+            self.list_branches()  # learn branch names
         return [self._endpoint(e) for e in raw]
 
     def create_endpoint(
@@ -117,7 +123,7 @@ class NeonInfraMixin:
         autoscaling_max_cu: float | None = None,
         suspend_timeout_seconds: int | None = None,
     ) -> Endpoint:
-        target = self._require(branch)  # type: ignore[attr-defined]
+        target = self._require(branch)
         values = {
             "autoscaling_min_cu": autoscaling_min_cu,
             "autoscaling_max_cu": autoscaling_max_cu,

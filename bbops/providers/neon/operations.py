@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from bbops.core.http import ApiClient
 from bbops.errors import ProviderError
@@ -37,12 +38,12 @@ class OperationWaiter:
         self.max_delay = max_delay
         self.timeout = timeout
 
-    def wait(self, operations: Iterable[dict]) -> None:
+    def wait(self, operations: Iterable[dict[str, Any]]) -> None:
         """Return when every operation finished; raise on the first that failed."""
         for op in operations:
             self._wait_one(op)
 
-    def _wait_one(self, op: dict) -> None:
+    def _wait_one(self, op: dict[str, Any]) -> None:
         delay, waited = self.first_delay, 0.0
         while True:
             status = op.get("status")

@@ -43,8 +43,8 @@ SERIALS = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"
 def _volatility(expr: Node) -> tuple[str, str] | None:
     """("volatile"|"unknown", function) for the first function call in a default that may rewrite."""
     for node in _walk(expr):
-        if isinstance(node, ast.FuncCall):
-            name = str((node.funcname or ())[-1].sval).lower()
+        if isinstance(node, ast.FuncCall) and node.funcname:  # a call always has a name
+            name = str(node.funcname[-1].sval).lower()
             if name in VOLATILE:
                 return "volatile", name
             if name not in NOT_VOLATILE:

@@ -76,7 +76,7 @@ def test_invalid_variables_are_usage_errors_without_values(tmp_path: Path) -> No
         EnvVar("1BAD", secret),
         EnvVar("OK", secret, targets=()),
         EnvVar("OK", secret, targets=("staging",)),
-        EnvVar("OK", secret, type="secret"),  # type: ignore[arg-type]
+        EnvVar("OK", secret, type="secret"),  # type: ignore[arg-type]  # an invalid type on purpose: the store refuses it
         EnvVar("OK", secret, targets=("production",), git_branch="feat/x"),
     ]
     for var in bad:

@@ -71,7 +71,7 @@ def test_embedded_server_is_started_once_reused_and_stopped(embedded_env: Path) 
     # a third user (this process) reuses it, and can make branches on it
     backend = open_local_backend()
     try:
-        backend.branches.create_root("main", protected=True)  # type: ignore[attr-defined]
+        backend.branches.create_root("main", protected=True)
         code, out = _cli("local", "status", "--format", "json")
         data = json.loads(out)
         assert data["server"]["running"] is True and data["server"]["url"].startswith("postgresql://postgres@/")
@@ -105,7 +105,7 @@ def test_local_commands_with_an_external_server(
     monkeypatch.setenv("BBOPS_LOCAL_NAMESPACE", ns)
     backend = open_local_backend()
     try:
-        backend.branches.create_root("main")  # type: ignore[attr-defined]
+        backend.branches.create_root("main")
         backend.branches.create_branch("preview/pr-9", parent="main", annotations={"pr": "9"})
         code, out = _cli("local", "status", "--format", "json")
         data = json.loads(out)
@@ -117,7 +117,7 @@ def test_local_commands_with_an_external_server(
         with psycopg.connect(pg_server_url) as conn:  # still up
             conn.execute("SELECT 1")
     finally:
-        catalog = backend.branches._catalog()  # type: ignore[attr-defined]
+        catalog = backend.branches._catalog()
         for entry in catalog.list(kind=None):
             dbops.drop_database(catalog.conn, entry.database)
             catalog.delete(entry.name)
