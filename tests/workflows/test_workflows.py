@@ -282,3 +282,19 @@ def test_ci_runs_the_suite_and_the_checkers():
         "zizmor --offline",
     ):
         assert needle in text
+
+
+def test_ci_lints_and_type_checks_with_the_venv_tools():
+    workflow = (ROOT / ".github/workflows/ci.yml").read_text()
+    run, lint = (ROOT / ".ci" / "run").read_text(), (ROOT / ".ci" / "lint").read_text()
+    # Both CI paths run the one lint script: the lint job on its own, .ci/run after the tests.
+    assert "bash .ci/lint" in workflow and run.rstrip().endswith("bash .ci/lint")
+    assert "set -euo pipefail" in lint  # any finding fails the run
+    for needle in (
+        '"$bin/ruff" check bbops tests bench',
+        '"$bin/ruff" format --check bbops tests bench',
+        '"$bin/mypy" bbops',
+    ):
+        assert needle in lint
+    result = _run(_tool("shellcheck"), "--severity=style", str(ROOT / ".ci" / "run"), str(ROOT / ".ci" / "lint"))
+    assert result.returncode == 0, result.stdout
