@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import click
 
 from bbops.core import console, redact
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def _urls(f):  # type: ignore[no-untyped-def]  # click decorators are untyped
+
+def _urls(f: F) -> F:
     f = click.option(
         "--target",
         "target_url",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bbops.online import catalog, follow, stream
 
 
-def stream_status(source_url: str | None, target_url: str, name: str = "copy") -> dict[str, object]:
+def stream_status(source_url: str | None, target_url: str, name: str = "copy") -> dict[str, Any]:
     report = follow.status(source_url, target_url, name)
     objects: list[dict[str, object]] = []
     for label, url in (("source", source_url), ("target", target_url)):

@@ -209,7 +209,7 @@ def test_status_lists_the_streams_objects_and_abort_drops_them(old_new: tuple[st
     follow.start(old, new, name="Cut over")
     status = stream_status(old, new, "Cut over")
     assert status["phase"] == "streaming" and status["stream"] == "cut_over"
-    kinds = {(o["database"], o["kind"]) for o in status["objects"]}  # type: ignore[union-attr]
+    kinds = {(o["database"], o["kind"]) for o in status["objects"]}
     assert kinds == {("source", "slot"), ("source", "publication"), ("target", "subscription")}
     dropped = follow.abort(old, new, "Cut over")
     assert len(dropped) == 3 and _objects(old) == 0 and _objects(new) == 0
