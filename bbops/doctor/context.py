@@ -29,6 +29,7 @@ class Limits:
     cache_hit_min: float = 0.99
     cache_min_reads: int = 10_000  # blocks read + hit before the ratio means anything
     connections_warning: float = 0.80
+    slot_retained_bytes: int = 1 << 30  # an active slot holding more WAL than this is reported
     session_seconds: float = 60.0  # a query running or a transaction idle for longer is reported
 
 

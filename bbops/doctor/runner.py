@@ -15,7 +15,7 @@ from typing import Literal
 import psycopg
 
 from bbops.core import redact
-from bbops.doctor import activity, bloat, indexes, limits, parity, probes, statements, tables
+from bbops.doctor import activity, bloat, indexes, limits, parity, probes, replication, statements, tables
 from bbops.doctor.context import Context, Limits, Probe
 from bbops.doctor.finding import Finding
 from bbops.doctor.progress import CheckProgress, NoProgress
@@ -51,6 +51,7 @@ CHECKS: tuple[Check, ...] = (
     Check("connections", activity.connections, False),
     Check("sessions", activity.sessions, False),
     Check("parity", parity.parity, False),
+    Check("replication slots", replication.slots, False),
 )
 
 

@@ -85,3 +85,18 @@ def test_parity_with_another_database(clean_url: str, make_database: Callable[..
     assert by_id(report, "parity.server_version") == []
     sql(clean_url, "CREATE EXTENSION vector")
     assert problems(doctor(clean_url, compare_url=other)) == set()
+
+
+def test_a_forgotten_replication_slot_is_reported_with_the_command_that_removes_it(clean_url: str) -> None:
+    assert by_id(doctor(clean_url), "replication.slot_retains_wal") == []
+    sql(clean_url, "SELECT pg_create_logical_replication_slot('bbops_fwd_cutover', 'pgoutput')")
+    try:
+        sql(clean_url, "CREATE TABLE churn AS SELECT g FROM generate_series(1, 50000) g")  # WAL the slot now holds
+        (slot,) = by_id(doctor(clean_url), "replication.slot_retains_wal")
+        assert slot.objects == ("bbops_fwd_cutover",) and slot.evidence["active"] is False
+        assert int(slot.evidence["retained_bytes"] or 0) > 1_000_000  # type: ignore[call-overload]
+        assert "bbops copy --abort --stream cutover" in slot.message
+        assert slot.fix == "SELECT pg_drop_replication_slot('bbops_fwd_cutover');"
+    finally:
+        sql(clean_url, "SELECT pg_drop_replication_slot('bbops_fwd_cutover')")
+    assert by_id(doctor(clean_url), "replication.slot_retains_wal") == []
