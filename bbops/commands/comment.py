@@ -126,18 +126,30 @@ def preview_cmd(
 
 
 def _schema(plan_path: Path | None, backend: str, branch: str, parent: str) -> dict[str, Any]:
-    """The schema diff, or a note saying why there is none: a comment is still worth posting."""
+    """The schema diff and the doctor's new findings, or notes saying why not: a comment is still worth posting."""
     close = None
     try:
         connection_for, close = comments.backend_connections(plan_path, backend, transports())
-        return {"schema_changes": comments.schema_changes(connection_for, branch, parent)}
+        return {"schema_changes": comments.schema_changes(connection_for, branch, parent)} | _doctor(
+            connection_for, branch, parent
+        )
     except (BBopsError, ImportError) as exc:
         reason = comments.describe_failure(exc)
         console.warn(f"schema diff not computed: {reason}")
-        return {"schema_note": reason}
+        return {"schema_note": reason, "doctor_note": reason}
     finally:
         if close:
             close()
+
+
+def _doctor(connection_for: comments.ConnectionFor, branch: str, parent: str) -> dict[str, Any]:
+    """The doctor's findings the PR adds, or a note: a failing doctor never costs the comment its schema diff."""
+    try:
+        return {"doctor_findings": comments.doctor_findings(connection_for, branch, parent)}
+    except BBopsError as exc:
+        reason = comments.describe_failure(exc)
+        console.warn(f"doctor findings not computed: {reason}")
+        return {"doctor_note": reason}
 
 
 @comment_group.command("plan")

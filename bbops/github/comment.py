@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bbops.core import redact
+from bbops.doctor.finding import Finding
+from bbops.doctor.render import markdown_findings
 from bbops.github.schemadiff import SchemaChange, render_markdown
 from bbops.review.timeline import render_review
 
@@ -42,6 +44,8 @@ class PreviewComment:
     env: Sequence[str] = ()
     schema_changes: Sequence[SchemaChange] | None = None  # None: not computed
     schema_note: str | None = None  # why the diff is missing, when it is
+    doctor_findings: Sequence[Finding] | None = None  # new against the parent; None: not computed
+    doctor_note: str | None = None  # why they are missing, when they are
     plan_output: str | None = None
     run_url: str | None = None
     review: Mapping[str, Any] | None = None  # the preview report's measured migration review
@@ -120,6 +124,13 @@ def render_preview(c: PreviewComment) -> str:
     if c.seeds:
         parts += [f"**Seed files** ({len(c.seeds)})", _list(c.seeds, ""), ""]
 
+    if c.doctor_findings is not None or c.doctor_note:
+        parts.append("**Database health** (`bbops doctor`: findings new against the parent)")
+        if c.doctor_findings is None:
+            parts.append(f"_not computed: {c.doctor_note}_")
+        else:
+            parts.append(markdown_findings(c.doctor_findings) if c.doctor_findings else "_nothing new_")
+        parts.append("")
     parts.append("**Schema against the parent**")
     if c.schema_changes is None:
         parts.append(f"_not computed{': ' + c.schema_note if c.schema_note else ''}_")

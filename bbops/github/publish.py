@@ -15,6 +15,7 @@ from typing import Any
 
 from bbops.core import redact
 from bbops.core.http import NETWORK, Transports
+from bbops.doctor.finding import Finding
 from bbops.errors import BBopsError, UsageError
 from bbops.github import runner as gha
 from bbops.github.event import PullRequestContext
@@ -83,6 +84,14 @@ ConnectionFor = Callable[[str], str]
 def schema_changes(connection_for: ConnectionFor, branch: str, parent: str) -> list[SchemaChange]:
     """The preview's schema against its parent's; ``connection_for(branch)`` gives a URL."""
     return diff_schemas(snapshot(connection_for(parent)), snapshot(connection_for(branch)))
+
+
+def doctor_findings(connection_for: ConnectionFor, branch: str, parent: str) -> list[Finding]:
+    """The doctor's schema findings on the preview that its parent does not have (a PR's new unindexed FK)."""
+    from bbops.doctor import new_findings, run_doctor
+
+    mine = run_doctor(connection_for(branch), scope="schema")
+    return new_findings(mine.findings, run_doctor(connection_for(parent), scope="schema").findings)
 
 
 def preview_branch_name(plan_path: Path | None, pr: int) -> str | None:
