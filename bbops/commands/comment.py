@@ -66,7 +66,7 @@ def comment_group() -> None:
     "--schema-diff/--no-schema-diff",
     default=True,
     show_default=True,
-    help="Compare the preview's schema with its parent's.",
+    help="Compare the preview's schema, and the doctor's findings, with its parent's.",
 )
 @click.option("--closed", is_flag=True, help="Mark the comment closed (default when the event closes the PR).")
 @click.option("--delete", "delete_", is_flag=True, help="With --closed: delete the comment instead.")
