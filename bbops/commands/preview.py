@@ -109,6 +109,8 @@ def create_cmd(
     console.say(f"  database:   {report.database}")
     console.say(f"  expires:    {report.expires_at or 'never'}")
     console.say(f"  migrations: {', '.join(report.migrations) or 'none pending'}")
+    if report.review:
+        console.say(f"  review:     {report.review['verdict']['level']}: {report.review['verdict']['text']}")
     console.say(f"  seeds:      {', '.join(report.seeds) or 'none (already seeded)'}")
     console.say(f"  scrubbed:   {', '.join(report.scrubbed) or 'nothing'}")
     scope = f" (git branch {report.git_branch})" if report.git_branch else " (no git branch given: none set)"

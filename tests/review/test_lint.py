@@ -124,3 +124,22 @@ def test_plan_schema_lists_exactly_the_rules():
     schema = json.loads((REPO_ROOT / "bbops" / "schema" / "plan.schema.json").read_text(encoding="utf-8"))
     ignore = schema["properties"]["preview"]["properties"]["lint"]["properties"]["ignore"]
     assert ignore["items"]["properties"]["rule"]["enum"] == [r.id for r in RULES]
+
+
+def test_statements_inside_drizzles_do_blocks_are_checked_at_their_lines(tmp_path: Path):
+    """Older drizzle-kit wraps foreign keys in DO blocks; the PL/pgSQL parser finds the ALTER inside."""
+    sql = (
+        TIMEOUTS + "--> statement-breakpoint\n"
+        "DO $$ BEGIN\n"
+        ' ALTER TABLE "orders" ADD CONSTRAINT "orders_user_id_fk" FOREIGN KEY ("user_id") REFERENCES "users"("id");\n'
+        "EXCEPTION\n"
+        " WHEN duplicate_object THEN null;\n"
+        "END $$;\n"
+    )
+    (finding,) = lint(tmp_path / "a", sql).active
+    assert (finding.rule, finding.line, finding.statement) == ("constraint-missing-not-valid", 5, 3)
+    safe = sql.replace('("id");', '("id") NOT VALID;')
+    assert lint(tmp_path / "b", safe).active == []
+    # Dynamic SQL (EXECUTE '...') and other languages are not guessed at.
+    dynamic = TIMEOUTS + "DO $$ BEGIN EXECUTE 'TRUNCATE orders CASCADE'; END $$;\n"
+    assert lint(tmp_path / "c", dynamic).active == []
