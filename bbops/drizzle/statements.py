@@ -4,9 +4,11 @@ Drizzle runs each ``--> statement-breakpoint`` chunk as one query, and inside a
 transaction a chunk holding several statements is fine. Outside a transaction
 it is not: Postgres runs a multi-statement query in an implicit transaction,
 where ``CREATE INDEX CONCURRENTLY`` refuses to run. So migrations that must run
-outside a transaction are split further, on top-level semicolons, by a small
-scanner that knows comments (nested ``/* */``), quoted strings, ``E''``
-strings, quoted identifiers and dollar quotes. It does not parse SQL.
+outside a transaction are split further into statements by PostgreSQL's own
+parser (pglast). A small scanner that knows comments (nested ``/* */``), quoted
+strings, ``E''`` strings, quoted identifiers and dollar quotes blanks out
+comments and literals: for spotting what cannot run in a transaction, and for
+splitting a chunk the parser rejects.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+import pglast
+from pglast.parser import ParseError
 
 NO_TRANSACTION_DIRECTIVE = "bbops:no-transaction"
 
@@ -99,29 +104,44 @@ def code_only(text: str, *, keep_literals: bool = False) -> str:
     return "".join(out)
 
 
-_BEGIN_ATOMIC = re.compile(r"\bbegin\s+atomic\b", re.I)
-
-
 def split_statements(stmt: Statement, first_number: int) -> list[Statement]:
-    """Split one chunk on top-level semicolons; numbers continue from ``first_number``.
+    """Split one chunk into the statements it holds; numbers continue from ``first_number``.
 
-    A chunk holding a SQL-standard function body (``BEGIN ATOMIC ... END``) has semicolons
-    inside the body that this scanner cannot tell apart, so it is left whole.
+    PostgreSQL's own parser (pglast) finds where each statement ends, so a
+    SQL-standard function body (``BEGIN ATOMIC ... END``) stays whole while the
+    statements around it are still split. A chunk the parser rejects is split
+    on top-level semicolons by the scanner below instead, so it still reaches
+    the server, whose error then names the line. (pglast's lexer-only split is
+    not used for that: it drops a statement that starts with an unknown word.)
+    Each piece keeps the comments before it and its own semicolon.
     """
+    try:
+        slices = pglast.split(stmt.sql, with_parser=True, only_slices=True)
+    except ParseError:
+        return _split_on_semicolons(stmt, first_number)
+    ends = []
+    for piece in slices:
+        rest = stmt.sql[piece.stop :]
+        semicolon = rest.lstrip().startswith(";")
+        ends.append(piece.stop + (len(rest) - len(rest.lstrip()) + 1 if semicolon else 0))
+    return _pieces(stmt, first_number, list(zip([0, *ends], ends, strict=False)))
+
+
+def _split_on_semicolons(stmt: Statement, first_number: int) -> list[Statement]:
     masked = code_only(stmt.sql)
-    if _BEGIN_ATOMIC.search(masked):
-        return [Statement(first_number, stmt.sql, stmt.line)]
-    pieces: list[tuple[int, int]] = []
+    bounds: list[tuple[int, int]] = []
     start = 0
     for pos, ch in enumerate(masked):
         if ch == ";":
-            pieces.append((start, pos + 1))
+            bounds.append((start, pos + 1))
             start = pos + 1
-    pieces.append((start, len(stmt.sql)))
+    bounds.append((start, len(stmt.sql)))
+    return _pieces(stmt, first_number, [(s, e) for s, e in bounds if masked[s:e].strip(" \t\r\n;")])
+
+
+def _pieces(stmt: Statement, first_number: int, bounds: list[tuple[int, int]]) -> list[Statement]:
     out: list[Statement] = []
-    for s, e in pieces:
-        if not masked[s:e].strip(" \t\r\n;"):
-            continue  # only whitespace, comments or a stray semicolon
+    for s, e in bounds:
         raw = stmt.sql[s:e]
         lead = len(raw) - len(raw.lstrip())
         line = stmt.line + stmt.sql.count("\n", 0, s + lead)

@@ -124,6 +124,22 @@ def test_begin_atomic_bodies_are_not_split() -> None:
     assert [p.sql for p in split_statements(Statement(1, sql, 1), 1)] == [sql]
 
 
+def test_begin_atomic_bodies_stay_whole_and_the_statements_around_them_are_split() -> None:
+    fn = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;"
+    sql = f"{fn}\nCREATE INDEX CONCURRENTLY i ON t (a);"
+    parts = split_statements(Statement(1, sql, 5), 1)
+    assert [(p.sql, p.line) for p in parts] == [(fn, 5), ("CREATE INDEX CONCURRENTLY i ON t (a);", 6)]
+
+
+def test_a_chunk_the_parser_rejects_is_still_split_on_semicolons() -> None:
+    sql = "SELEC 'a;b';\nCREATE INDEX CONCURRENTLY i ON t (a);"
+    assert [p.sql for p in split_statements(Statement(1, sql, 1), 1)] == [
+        "SELEC 'a;b';",
+        "CREATE INDEX CONCURRENTLY i ON t (a);",
+    ]
+    assert split_statements(Statement(1, "-- only a comment; really", 1), 1) == []
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(

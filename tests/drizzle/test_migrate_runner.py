@@ -343,3 +343,24 @@ def test_log_records_who_and_which_run(database_url: str, tmp_path: Path, monkey
             True,
         )
     ]
+
+
+def test_a_function_with_a_begin_atomic_body_beside_a_concurrent_index_runs_outside_a_transaction(
+    database_url: str, tmp_path: Path
+) -> None:
+    # One chunk: the parser keeps the function body whole and still sends the CONCURRENTLY build on its own.
+    folder = write_folder(
+        tmp_path,
+        [
+            ("0000_t", "CREATE TABLE t (a int);"),
+            (
+                "0001_fn_and_index",
+                "-- bbops:no-transaction\n"
+                "CREATE FUNCTION two() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\n"
+                "CREATE INDEX CONCURRENTLY t_a_idx ON t (a);",
+            ),
+        ],
+    )
+    report = migrate_up(database_url, folder)
+    assert [(a.tag, a.transactional, a.statements) for a in report.applied][1] == ("0001_fn_and_index", False, 2)
+    assert q(database_url, "SELECT two(), to_regclass('t_a_idx') IS NOT NULL") == [(2, True)]
