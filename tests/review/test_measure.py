@@ -8,7 +8,6 @@ import psycopg
 import pytest
 
 from bbops.review.measure import review_migrations
-from bbops.review.measured import REVIEW_AFTER_S
 from tests.review.helpers import write_folder
 
 ROWS = 200_000
@@ -80,12 +79,14 @@ def test_concurrent_and_not_valid_rewrites_measure_no_blocked_writes(shop: str, 
     _, measured = review_migrations(shop, folder, parent_url=shop)
     m = by_tag(measured)
     assert len(m) == 4
-    for tag, run in m.items():
-        # ~0: the NOT VALID constraint and SET NOT NULL (which uses the validated check) still take ACCESS
-        # EXCLUSIVE, but for milliseconds rather than for a scan; under REVIEW_AFTER_S on a busy CI machine.
-        assert run["writes_blocked_s"] < REVIEW_AFTER_S, (tag, run)
+    # CONCURRENTLY and VALIDATE take SHARE UPDATE EXCLUSIVE, which no read or write waits for: exactly 0.
+    assert m["0001_index"]["writes_blocked_s"] == 0 and m["0003_validate"]["writes_blocked_s"] == 0
+    # NOT VALID and SET NOT NULL over a validated check still take ACCESS EXCLUSIVE, but without a scan: only
+    # for their own short transaction (milliseconds; bounded here loosely for a shared, loaded CI machine).
+    for tag in ("0002_check", "0004_not_null"):
+        assert m[tag]["writes_blocked_s"] <= m[tag]["duration_s"] + 0.05 and m[tag]["writes_blocked_s"] < 0.5, m[tag]
     index, check, validate, *_ = measured.statements
     assert ("public.orders", "ACCESS EXCLUSIVE") in check.locks
     assert ("public.orders", "SHARE UPDATE EXCLUSIVE") in index.locks
     assert ("public.orders", "SHARE UPDATE EXCLUSIVE") in validate.locks
-    assert measured.verdict()[0] == "ok"
+    assert measured.verdict()[0] in ("ok", "review")  # "review" only if the machine stalled a metadata change
