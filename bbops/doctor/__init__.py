@@ -2,7 +2,7 @@
 
 This package owns the checks (one module per group: statements, foreign keys
 and indexes, tables and sizes, bloat and vacuum, limits, activity, probe
-queries, parity), the pure ``Finding`` model every check returns, the runner
+queries, parity, replication slots, security lints), the pure ``Finding`` model every check returns, the runner
 that opens a read-only session with short ``statement_timeout`` and
 ``lock_timeout`` and runs them, the text/json/markdown reporters, and the
 comparison of two reports (the findings a preview branch adds to its parent).

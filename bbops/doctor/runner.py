@@ -15,7 +15,18 @@ from typing import Literal
 import psycopg
 
 from bbops.core import redact
-from bbops.doctor import activity, bloat, indexes, limits, parity, probes, replication, statements, tables
+from bbops.doctor import (
+    activity,
+    bloat,
+    indexes,
+    limits,
+    parity,
+    probes,
+    replication,
+    security,
+    statements,
+    tables,
+)
 from bbops.doctor.context import Context, Limits, Probe
 from bbops.doctor.finding import Finding
 from bbops.doctor.progress import CheckProgress, NoProgress
@@ -39,6 +50,8 @@ CHECKS: tuple[Check, ...] = (
     Check("invalid indexes", indexes.invalid_indexes, True),
     Check("primary keys", tables.no_primary_key, True),
     Check("sequences", limits.sequences, True),
+    Check("row-level security", security.row_level_security, True),
+    Check("security definer functions", security.definer_search_path, True),
     Check("unused indexes", indexes.unused_indexes, False),
     Check("statements", statements.slow_and_frequent, False),
     Check("probe queries", probes.seq_scans, False),

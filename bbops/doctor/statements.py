@@ -14,6 +14,8 @@ import psycopg
 from bbops.doctor.context import Context
 from bbops.doctor.finding import Finding, Severity
 
+# Neon's docs (extensions/pg_stat_statements): installable on any project with CREATE EXTENSION; statistics are
+# not kept when the compute suspends or restarts.
 ENABLE_ON_NEON = (
     "-- Neon preloads pg_stat_statements; create the extension once per database (as its owner).\n"
     "-- Its statistics live in the compute's memory: they restart when the compute suspends.\n"

@@ -115,4 +115,39 @@ def test_sequence_near_its_max(clean_url: str) -> None:
 
 def test_schema_scope_runs_only_the_checks_a_branch_comparison_needs(clean_url: str) -> None:
     report = doctor(clean_url, scope="schema")
-    assert report.checks == ["foreign keys", "duplicate indexes", "invalid indexes", "primary keys", "sequences"]
+    assert report.checks == [
+        "foreign keys",
+        "duplicate indexes",
+        "invalid indexes",
+        "primary keys",
+        "sequences",
+        "row-level security",
+        "security definer functions",
+    ]
+
+
+def test_row_level_security_half_set_up(clean_url: str) -> None:
+    sql(
+        clean_url,
+        "CREATE POLICY own_rows ON child USING (note = current_user)",  # a policy, but RLS is off: not applied
+        "ALTER TABLE parent ENABLE ROW LEVEL SECURITY",  # RLS on, no policy: only the owner sees rows
+    )
+    report = doctor(clean_url)
+    (off,) = by_id(report, "rls.disabled_with_policies")
+    assert off.objects == ("public.child",) and off.fix == 'ALTER TABLE "public"."child" ENABLE ROW LEVEL SECURITY;'
+    assert [f.objects for f in by_id(report, "rls.enabled_without_policy")] == [("public.parent",)]
+    sql(clean_url, off.fix, "CREATE POLICY all_rows ON parent USING (true)")
+    assert problems(doctor(clean_url)) == set()
+
+
+def test_security_definer_function_without_search_path(clean_url: str) -> None:
+    sql(
+        clean_url,
+        "CREATE FUNCTION parent_count() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS 'SELECT count(*) FROM parent'",
+        "CREATE FUNCTION safe_count() RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp "
+        "AS 'SELECT count(*) FROM parent'",
+    )
+    (found,) = by_id(doctor(clean_url), "function.definer_search_path")
+    assert found.objects == ("public.parent_count",)
+    sql(clean_url, found.fix or "")
+    assert by_id(doctor(clean_url), "function.definer_search_path") == []
