@@ -24,6 +24,7 @@ import multiprocessing as mp
 import subprocess
 import sys
 import time
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import psycopg
@@ -35,7 +36,7 @@ import pgserver15
 BBOPS = [sys.executable, "-m", "bbops"]
 
 
-def writer(url: str, log: str, stop: mp.synchronize.Event, every: float) -> None:  # type: ignore[name-defined]
+def writer(url: str, log: str, stop: Event, every: float) -> None:
     """The app: a review inserted and a product's stock changed per tick; committed ids to ``log``."""
     refused = 0
     conn = None

@@ -74,7 +74,8 @@ def _explain(ctx: Context, probe: Probe) -> Mapping[str, Any]:
     row = ctx.conn.execute(f"EXPLAIN ({options}) {probe.sql}").fetchone()
     assert row is not None
     doc = row[0]
-    return (doc[0] if isinstance(doc, list) else doc)["Plan"]  # type: ignore[no-any-return]
+    plan: Mapping[str, Any] = (doc[0] if isinstance(doc, list) else doc)["Plan"]  # EXPLAIN's JSON
+    return plan
 
 
 def seq_scans(ctx: Context) -> list[Finding]:

@@ -48,11 +48,11 @@ def _seconds(value: float) -> str:
     return "0 s" if value < 0.0005 else f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "kB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
+        n /= 1024
     return f"{n} B"
 
 

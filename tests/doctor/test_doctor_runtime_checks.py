@@ -94,6 +94,7 @@ def test_a_forgotten_replication_slot_is_reported_with_the_command_that_removes_
         sql(clean_url, "CREATE TABLE churn AS SELECT g FROM generate_series(1, 50000) g")  # WAL the slot now holds
         (slot,) = by_id(doctor(clean_url), "replication.slot_retains_wal")
         assert slot.objects == ("bbops_fwd_cutover",) and slot.evidence["active"] is False
+        # call-overload: evidence values are typed object; this one is the slot's byte count.
         assert int(slot.evidence["retained_bytes"] or 0) > 1_000_000  # type: ignore[call-overload]
         assert "bbops copy --abort --stream cutover" in slot.message
         assert slot.fix == "SELECT pg_drop_replication_slot('bbops_fwd_cutover');"

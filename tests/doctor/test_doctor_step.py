@@ -15,7 +15,7 @@ from tests.production.test_production_local import SCHEMA, write_migration, writ
 
 
 @pytest.fixture
-def backend(local_env):  # type: ignore[no-untyped-def]
+def backend(local_env):
     be = open_local_backend()
     be.branches.create_root("main", protected=True)
     yield be
@@ -37,14 +37,14 @@ def app(tmp_path: Path) -> Path:
     return folder
 
 
-def test_doctor_step_fails_at_its_level(backend, app: Path) -> None:  # type: ignore[no-untyped-def]
+def test_doctor_step_fails_at_its_level(backend, app: Path) -> None:
     step = "    - {id: health, kind: doctor, fail_on: warning, queries: queries.sql}\n"
     plan = load_plan(write_plan(app, SCHEMA + step))
     with pytest.raises(MigrationError, match=r"step health \(doctor\) failed: .*fk\.unindexed public\.orders\.user_id"):
         apply_production(backend, plan, run=RunInfo("1", None, "ci"))
 
 
-def test_doctor_step_passes_below_its_level(backend, app: Path) -> None:  # type: ignore[no-untyped-def]
+def test_doctor_step_passes_below_its_level(backend, app: Path) -> None:
     plan = load_plan(write_plan(app, SCHEMA + "    - {id: health, kind: doctor}\n"))
     report = apply_production(backend, plan, run=RunInfo("1", None, "ci"))
     (health,) = [s for s in report.steps if s.id == "health"]
@@ -60,7 +60,7 @@ def test_doctor_step_in_the_plan_schema(tmp_path: Path, app: Path) -> None:
         load_plan(write_plan(app, SCHEMA + "    - {id: health, kind: doctor, queries: missing.sql}\n"))
 
 
-def test_cli_examines_a_branch_of_the_plan(backend, app: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_examines_a_branch_of_the_plan(backend, app: Path) -> None:
     import json
 
     from click.testing import CliRunner
