@@ -147,6 +147,7 @@ def create(
                 name, parent=parent, annotations=annotations, expires_at=_expiry(policy, now)
             )
             log(f"created {name} from {parent}")
+            _own_password(backend, plan, name)
         report = PreviewReport(
             pr=number,
             branch=name,
@@ -172,6 +173,7 @@ def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], Non
         check_ours(plan, existing, number)
         branch = backend.branches.reset_branch(name)
         log(f"reset {name} to {branch.parent}")
+        _own_password(backend, plan, name)
         report = PreviewReport(
             pr=number,
             branch=name,
@@ -183,6 +185,15 @@ def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], Non
         report.expires_at = branch.expires_at.isoformat() if branch.expires_at else None
     report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+def _own_password(backend: Backend, plan: Plan, name: str) -> None:
+    """A fresh password for the app's role, so the preview's DATABASE_URL does not open its parent.
+
+    (On Neon a child of an unprotected branch keeps the parent's role password.)
+    """
+    assert plan.neon is not None
+    backend.branches.reset_role_password(name, role=plan.neon.role)
 
 
 def _prepare(backend: Backend, plan: Plan, report: PreviewReport, log: Callable[[str], None]) -> None:
