@@ -23,6 +23,7 @@ from bbops.preview.anonymize import Scrubbed, scrub
 from bbops.preview.env import hand_out_env
 from bbops.preview.ownership import check_ours
 from bbops.preview.request import PullRequest, check_git_branch, check_pr
+from bbops.preview.scrubkey import scrub_key
 from bbops.preview.seed import run_seeds
 from bbops.providers.base import Backend
 from bbops.providers.select import app_connection, lock_url
@@ -147,6 +148,7 @@ def create(
         )
     now = now or datetime.now(UTC)
     name = policy.branch_for(number)
+    key = scrub_key(backend.name)  # before anything is made: a preview that cannot be scrubbed is never made
     ensure_long_lived(backend, plan, log)
     with preview_lock(backend, plan, name):
         existing = backend.branches.get_branch(name)
@@ -168,7 +170,7 @@ def create(
             created=existing is None,
             git_branch=request.git_branch,
         )
-        _prepare_or_clean_up(backend, plan, report, log, fresh=existing is None)
+        _prepare_or_clean_up(backend, plan, report, key, log, fresh=existing is None)
         report.expires_at = branch.expires_at.isoformat() if branch.expires_at else None
     report.seconds = round(time.monotonic() - started, 3)
     return report
@@ -179,6 +181,7 @@ def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], Non
     started = time.monotonic()
     policy = policy_of(plan)
     name = policy.branch_for(check_pr(number))
+    key = scrub_key(backend.name)
     with preview_lock(backend, plan, name):
         existing = backend.branches.get_branch(name)
         if not existing:
@@ -194,7 +197,7 @@ def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], Non
             created=False,
             git_branch=branch.annotations.get("git_branch"),
         )
-        _prepare_or_clean_up(backend, plan, report, log, fresh=True)
+        _prepare_or_clean_up(backend, plan, report, key, log, fresh=True)
         report.expires_at = branch.expires_at.isoformat() if branch.expires_at else None
     report.seconds = round(time.monotonic() - started, 3)
     return report
@@ -210,7 +213,7 @@ def _own_password(backend: Backend, plan: Plan, name: str) -> None:
 
 
 def _prepare_or_clean_up(
-    backend: Backend, plan: Plan, report: PreviewReport, log: Callable[[str], None], *, fresh: bool
+    backend: Backend, plan: Plan, report: PreviewReport, key: bytes, log: Callable[[str], None], *, fresh: bool
 ) -> None:
     """``_prepare``; if it fails, leave nothing unscrubbed behind.
 
@@ -220,20 +223,20 @@ def _prepare_or_clean_up(
     if even that fails.
     """
     try:
-        _prepare(backend, plan, report, log)
+        _prepare(backend, plan, report, key, log)
     except BaseException as exc:
-        outcome = _clean_up(backend, plan, report.branch, fresh, log)
+        outcome = _clean_up(backend, plan, report.branch, key, fresh, log)
         if isinstance(exc, BBopsError):
             exc.message = f"{exc.message} ({outcome})"
         raise
 
 
-def _clean_up(backend: Backend, plan: Plan, name: str, fresh: bool, log: Callable[[str], None]) -> str:
+def _clean_up(backend: Backend, plan: Plan, name: str, key: bytes, fresh: bool, log: Callable[[str], None]) -> str:
     assert plan.preview is not None
     if not fresh and plan.preview.scrub:
         try:
             with pg.connection(app_connection(backend, plan, name).url) as conn:
-                scrub(conn, plan.preview.scrub)
+                scrub(conn, plan.preview.scrub, key)
             log(f"scrubbed {name} again after the failure")
             return f"preview {name} kept, scrubbed"
         except BBopsError as exc:
@@ -247,7 +250,7 @@ def _clean_up(backend: Backend, plan: Plan, name: str, fresh: bool, log: Callabl
     return f"the half-made preview {name} was deleted so no unscrubbed data is left"
 
 
-def _prepare(backend: Backend, plan: Plan, report: PreviewReport, log: Callable[[str], None]) -> None:
+def _prepare(backend: Backend, plan: Plan, report: PreviewReport, key: bytes, log: Callable[[str], None]) -> None:
     """Migrate, scrub, seed (and scrub what the seed added), then upsert its env vars (no env before scrub)."""
     assert plan.neon is not None and plan.preview is not None
     policy = plan.preview
@@ -266,11 +269,11 @@ def _prepare(backend: Backend, plan: Plan, report: PreviewReport, log: Callable[
         report.review = measured.as_dict() if result.applied else None
     with pg.connection(direct.url) as conn:
         # Scrub the parent's data before a seed can fail half-way, and again after the seed.
-        scrubbed = scrub(conn, policy.scrub) if policy.scrub else []
+        scrubbed = scrub(conn, policy.scrub, key) if policy.scrub else []
         if policy.seed:
             report.seeds = run_seeds(conn, policy.seed)
             if report.seeds and policy.scrub:
-                scrubbed = _merge(scrubbed, scrub(conn, policy.scrub))
+                scrubbed = _merge(scrubbed, scrub(conn, policy.scrub, key))
         report.scrubbed = [str(s) for s in scrubbed]
         report.env, report.redeployed = hand_out_env(backend, plan, report.branch, report.git_branch, conn)
 
