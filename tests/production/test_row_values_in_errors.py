@@ -19,7 +19,8 @@ def test_item16_strip_row_values_keeps_the_message_and_drops_the_values():
         f"DETAIL:  Key (nickname)=({PERSON}) already exists."
     )
     assert strip_row_values(text) == (
-        'duplicate key value violates unique constraint "users_nickname_key"\nDETAIL:  Key (nickname)=(…) already exists.'
+        'duplicate key value violates unique constraint "users_nickname_key"\n'
+        "DETAIL:  Key (nickname)=(…) already exists."
     )
     assert PERSON not in strip_row_values(f"new row violates check\nDETAIL:  Failing row contains (7, {PERSON}).")
     assert strip_row_values(f'bad input\nCONTEXT:  COPY users, line 4, column nickname: "{PERSON}"') == (
