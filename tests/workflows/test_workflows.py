@@ -298,3 +298,33 @@ def test_ci_lints_and_type_checks_with_the_venv_tools():
         assert needle in lint
     result = _run(_tool("shellcheck"), "--severity=style", str(ROOT / ".ci" / "run"), str(ROOT / ".ci" / "lint"))
     assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("name", ["apply", "rollback"])
+@pytest.mark.parametrize("value", ["", "Cloud", "loca"])
+def test_item16_production_workflows_fail_without_bbops_backend(name, value):
+    data = load(ROOT / f".github/workflows/{name}.yml")
+    (job,) = data["jobs"].values()
+    assert job["env"]["BBOPS_BACKEND"] == "${{ vars.BBOPS_BACKEND }}", "no fallback to the local backend"
+    guard = next(s for s in job["steps"] if s.get("env", {}).get("BACKEND") == "${{ vars.BBOPS_BACKEND }}")
+    # The guard runs before the checkout and anything that could touch production.
+    assert job["steps"].index(guard) < next(i for i, s in enumerate(job["steps"]) if "actions/" in s.get("uses", ""))
+    run = lambda v: subprocess.run(  # noqa: E731
+        ["bash", "-eo", "pipefail", "-c", guard["run"]], env={"BACKEND": v}, capture_output=True, text=True
+    )
+    failed = run(value)
+    assert failed.returncode != 0 and "::error title=BBOPS_BACKEND is not set::" in failed.stdout
+    assert run("cloud").returncode == 0 and run("local").returncode == 0
+
+
+@pytest.mark.parametrize("name", ["apply", "rollback"])
+def test_item16_production_actions_pass_the_backend_explicitly(name, tmp_path):
+    spec = load(ROOT / "actions" / name / "action.yml")
+    step = spec["runs"]["steps"][-1]
+    assert '--backend "$BBOPS_BACKEND"' in step["run"]
+    # An empty backend is refused by the CLI (exit 2), where an unset BBOPS_BACKEND would mean `local`.
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "BBOPS_BACKEND": "", "TO": "latest"}
+    result = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "--backend" in result.stderr
