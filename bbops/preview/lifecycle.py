@@ -222,9 +222,12 @@ def _prepare_or_clean_up(
     by the run that made it; it is scrubbed again (whatever a half-run seed added), and deleted
     if even that fails.
     """
+    scrubbed = [False]
     try:
-        _prepare(backend, plan, report, key, log)
+        _prepare(backend, plan, report, key, log, scrubbed)
     except BaseException as exc:
+        if scrubbed[0]:
+            raise  # only the env vars or the redeploy failed: the data is scrubbed, the next run retries
         outcome = _clean_up(backend, plan, report.branch, key, fresh, log)
         if isinstance(exc, BBopsError):
             exc.message = f"{exc.message} ({outcome})"
@@ -250,8 +253,18 @@ def _clean_up(backend: Backend, plan: Plan, name: str, key: bytes, fresh: bool, 
     return f"the half-made preview {name} was deleted so no unscrubbed data is left"
 
 
-def _prepare(backend: Backend, plan: Plan, report: PreviewReport, key: bytes, log: Callable[[str], None]) -> None:
-    """Migrate, scrub, seed (and scrub what the seed added), then upsert its env vars (no env before scrub)."""
+def _prepare(
+    backend: Backend,
+    plan: Plan,
+    report: PreviewReport,
+    key: bytes,
+    log: Callable[[str], None],
+    scrubbed_flag: list[bool],
+) -> None:
+    """Migrate, scrub, seed (and scrub what the seed added), then upsert its env vars (no env before scrub).
+
+    ``scrubbed_flag[0]`` turns true once the data is scrubbed for good (the caller's clean-up needs to know).
+    """
     assert plan.neon is not None and plan.preview is not None
     policy = plan.preview
     direct = app_connection(backend, plan, report.branch)
@@ -275,6 +288,7 @@ def _prepare(backend: Backend, plan: Plan, report: PreviewReport, key: bytes, lo
             if report.seeds and policy.scrub:
                 scrubbed = _merge(scrubbed, scrub(conn, policy.scrub, key))
         report.scrubbed = [str(s) for s in scrubbed]
+        scrubbed_flag[0] = True
         report.env, report.redeployed = hand_out_env(backend, plan, report.branch, report.git_branch, conn)
 
 
