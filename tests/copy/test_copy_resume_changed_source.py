@@ -11,7 +11,9 @@ import psycopg
 import pytest
 
 from bbops.copy.engine import copy_database
+from bbops.copy.progress import NullProgress
 from bbops.copy.verify import verify_databases
+from bbops.errors import MigrationError
 from tests.copy.test_copy_resume import SOURCE, _chunks_done, _kill_midway, _start_copy
 
 # Between the runs: rows of the first (finished) pages get new versions at the end of the table
@@ -83,3 +85,33 @@ def test_item7_data_only_resume_recopies_a_changed_parent_and_its_children(make_
     # event's finished chunks still match, but emptying account means emptying what references it.
     assert "copying again with them: public.event" in said
     _same(source, target)
+
+
+class _StopAfterForeignKey(NullProgress):
+    """Stops the copy right after its first foreign key was added (and recorded) on the target."""
+
+    def step(self, message: str) -> None:
+        if message.startswith("fk "):
+            raise RuntimeError("stopped after a foreign key, as a crash would")
+
+
+@pytest.mark.slow
+def test_item7_full_copy_resumed_after_a_referenced_table_changed(make_database):
+    source, target = make_database("chsrc"), make_database("chdst")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(SOURCE)
+    with pytest.raises(MigrationError, match="stopped after a foreign key"):
+        copy_database(source, target, chunk_bytes=64 * 1024, progress=_StopAfterForeignKey())
+    with psycopg.connect(target) as conn:  # the key exists: emptying account needs it out of the way
+        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f'").fetchone()[0] == 1
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute("UPDATE account SET email = 'changed-' || email WHERE id <= 10")
+    report = copy_database(source, target, resume=True, chunk_bytes=64 * 1024)
+    said = "\n".join(report.notes)
+    assert "public.account: changed on the source" in said
+    assert "public.event:" in said and "unchanged, kept" in said
+    _same(source, target)
+    with psycopg.connect(target) as conn:  # the key is back, validated
+        assert (
+            conn.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated").fetchone()[0] == 1
+        )
