@@ -13,6 +13,8 @@ from bbops.commands.options import backend_option, format_option, plan_option, t
 from bbops.core import console
 from bbops.errors import UsageError
 from bbops.github import runner as gha
+from bbops.plan.model import Plan
+from bbops.preview.policy import with_base_policy
 from bbops.providers.select import app_connection, plan_and_backend
 
 
@@ -29,6 +31,14 @@ def _pull_request(pr: int | None, git_branch: str | None) -> preview.PullRequest
         commit=same.head_sha if same else None,
         repo=same.repo if same else None,
     )
+
+
+policy_option = click.option(
+    "--policy-from",
+    "policy_from",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Take the preview parent, seed files and scrub rules from this plan (the base branch's), not --plan's.",
+)
 
 
 def _runner_outputs(report: preview.PreviewReport) -> None:
@@ -64,6 +74,13 @@ def _log(fmt: str) -> Callable[[str], None]:
     return (lambda line: console.say(line, stderr=True)) if fmt == "text" else (lambda _: None)
 
 
+def _policy(plan: Plan, policy_from: Path | None, fmt: str) -> Plan:
+    if policy_from is None:
+        return plan
+    _log(fmt)(f"preview policy (parent, seed files, scrub rules) from {policy_from}")
+    return with_base_policy(plan, policy_from)
+
+
 @click.group("preview")
 def preview_group() -> None:
     """Per-pull-request database branches and their env vars."""
@@ -79,6 +96,7 @@ def preview_group() -> None:
     metavar="NAME",
     help="In GitHub Actions, hand the direct connection string to later steps as masked env var NAME.",
 )
+@policy_option
 @plan_option
 @backend_option
 @format_option
@@ -87,13 +105,17 @@ def create_cmd(
     git_branch: str | None,
     parent: str | None,
     export_env: str | None,
+    policy_from: Path | None,
     plan_path: Path | None,
     backend: str,
     fmt: str,
 ) -> None:
     """Create or refresh the PR's preview: branch, migrations, seed, scrub, env vars."""
+    if parent and policy_from:
+        raise UsageError("--parent and --policy-from contradict each other: the base branch's plan names the parent")
     request = _pull_request(pr, git_branch)
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
+        plan = _policy(plan, policy_from, fmt)
         report = preview.create(be, plan, request, parent=parent, log=_log(fmt))
         if export_env:
             assert plan.neon is not None
@@ -226,12 +248,14 @@ def gc_cmd(dry_run: bool, plan_path: Path | None, backend: str, fmt: str) -> Non
 
 @preview_group.command("reset")
 @click.option("--pr", type=int, required=True, help="Pull request number.")
+@policy_option
 @plan_option
 @backend_option
 @format_option
-def reset_cmd(pr: int, plan_path: Path | None, backend: str, fmt: str) -> None:
+def reset_cmd(pr: int, policy_from: Path | None, plan_path: Path | None, backend: str, fmt: str) -> None:
     """Put the preview back to its parent's current state, then migrate, seed and scrub again."""
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
+        plan = _policy(plan, policy_from, fmt)
         report = preview.reset(be, plan, pr, log=_log(fmt))
     if fmt == "json":
         console.emit_json(report.as_dict())

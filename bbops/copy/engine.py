@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bbops.copy import recheck
 from bbops.copy import state as copy_state
 from bbops.copy.catalog import (
     Table,
@@ -164,6 +165,8 @@ def copy_database(
         report.resumed = load.resumed
         report.notes = load.notes
         done = copy_state.done_items(target)
+        if load.resumed:
+            _recheck_finished(source, target, chosen, load, done, progress, data_only=data_only)
 
         job_list, tallies, specs = _data_jobs(target, chosen, load, done, major, chunk_bytes, jobs, progress)
         chunk_keys = {name: [s.key for s in table_specs] for name, table_specs in specs.items()}
@@ -212,6 +215,90 @@ def copy_database(
         target.close()
     report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+def _recheck_finished(
+    source: psycopg.Connection,
+    target: psycopg.Connection,
+    chosen: list[Table],
+    load: LoadSetup,
+    done: set[str],
+    progress: ProgressSink,
+    *,
+    data_only: bool,
+) -> None:
+    """Keep finished chunks only where the source still holds the same rows (``bbops.copy.recheck``)."""
+    plans = copy_state.table_plans(target)
+    finished: dict[str, tuple[list[int], int, int]] = {}
+    for table in chosen:
+        plan = plans.get(table.qualified)
+        if plan is None or plan.source_filenode != table.filenode:
+            continue  # never planned, or rewritten (recopied whole by ``_data_jobs``)
+        prefix = f"chunk {table.qualified} "
+        indexes = [int(k[len(prefix) :]) for k in done if k.startswith(prefix)]
+        if indexes:
+            finished[table.qualified] = (indexes, plan.chunks, plan.source_blocks)
+    columns = {name: cols for name, (cols, _binary) in load.columns.items()}
+    stale = recheck.changed_tables(source, target, chosen, finished, columns, progress, load.notes)
+    if stale:
+        _start_over(target, stale, load, done, {t.qualified for t in chosen}, progress, data_only=data_only)
+
+
+def _start_over(
+    target: psycopg.Connection,
+    stale: set[str],
+    load: LoadSetup,
+    done: set[str],
+    chosen: set[str],
+    progress: ProgressSink,
+    *,
+    data_only: bool,
+) -> None:
+    """Empty ``stale`` tables and forget their chunks, so ``_data_jobs`` plans them afresh.
+
+    TRUNCATE refuses a table another one references. In a full copy every foreign key on
+    the target was added by this copy: the ones touching a stale table are dropped and
+    added again after the reload. In a data-only copy the keys are the schema's own: the
+    tables referencing a stale one are emptied and reloaded too (their chunks wait for
+    their parents' as always), which only works for tables being copied.
+    """
+    tables = set(stale)
+    if data_only:
+        while True:
+            children = {fk.child for fk in foreign_keys(target) if fk.parent in tables and fk.child not in tables}
+            outside = sorted(children - chosen)
+            if outside:
+                raise UsageError(
+                    f"{', '.join(sorted(stale))} changed on the source since the interrupted run and must be "
+                    f"copied again, but {', '.join(outside)} (not being copied) reference(s) it",
+                    hint="include the referencing tables in --tables, or start over with --truncate",
+                )
+            if not children:
+                break
+            tables |= children
+    else:
+        for item in load.items:
+            key = f"post {item.key}"
+            if item.kind == "fk" and key in done and (item.table in tables or item.parent in tables):
+                with target.transaction():
+                    target.execute(
+                        sql.SQL("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}").format(
+                            sql.SQL(item.table), sql.Identifier(item.name)
+                        )
+                    )
+                    copy_state.forget(target, key)
+                done.discard(key)
+    with target.transaction():
+        target.execute("TRUNCATE " + ", ".join(sorted(tables)))
+        for name in tables:
+            copy_state.forget_table(target, name)
+            copy_state.forget(target, f"analyze {name}")
+    for name in tables:
+        done -= {k for k in done if k.startswith(f"chunk {name} ") or k == f"analyze {name}"}
+    if tables - stale:
+        line = f"copying again with them: {', '.join(sorted(tables - stale))} (their rows reference the changed ones)"
+        progress.step(line)
+        load.notes.append(line)
 
 
 def _data_jobs(

@@ -122,6 +122,11 @@ def forget_table(conn: psycopg.Connection, table: str) -> None:
     conn.execute("DELETE FROM bbops.copy_tables WHERE table_name = %s", [table])
 
 
+def forget(conn: psycopg.Connection, item: str) -> None:
+    """Drop one item's mark (it must be done again)."""
+    conn.execute("DELETE FROM bbops.copy_progress WHERE item = %s", [item])
+
+
 def forget_all_chunks(conn: psycopg.Connection) -> None:
     conn.execute("DELETE FROM bbops.copy_progress")
     conn.execute("DELETE FROM bbops.copy_tables")

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
+from bbops.core.rowvalues import strip_row_values
+
 MASK = "***"
 
 _lock = threading.Lock()
@@ -67,7 +69,8 @@ def on_register(listener: Callable[[str], None]) -> None:
 
 
 def scrub(text: str) -> str:
-    """``text`` with every registered secret and every URL password replaced by ``***``."""
+    """``text`` with every registered secret and every URL password replaced by ``***``, and no row values
+    in Postgres error details (``bbops.core.rowvalues``)."""
     if not text:
         return text
     with _lock:
@@ -75,7 +78,8 @@ def scrub(text: str) -> str:
     for value in known:
         if value in text:
             text = text.replace(value, MASK)
-    return _mask_patterns(text)
+    # Server error details quote row values (personal data): they go wherever secrets go.
+    return strip_row_values(_mask_patterns(text))
 
 
 def clear() -> None:

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import psycopg
 
 from bbops.core import redact
+from bbops.core.rowvalues import without_values
 from bbops.drizzle import history
 from bbops.drizzle.history import Attempt
 from bbops.drizzle.journal import Migration
@@ -193,7 +194,7 @@ def _describe(m: Migration, stmt: Statement, total: int, exc: psycopg.Error) -> 
     text += f" {diag.sqlstate}: " if diag.sqlstate else ": "
     text += message
     if diag.message_detail:
-        text += f" (detail: {diag.message_detail.strip()})"
+        text += f" (detail: {without_values(diag.message_detail)})"
     if diag.message_hint:
         text += f" (hint: {diag.message_hint.strip()})"
     return redact.scrub(text)

@@ -59,6 +59,10 @@ def check_repo(repo: str | None) -> str:
     return repo
 
 
+# The author of comments made with a workflow's GITHUB_TOKEN.
+ACTIONS_BOT = "github-actions[bot]"
+
+
 class GitHub:
     """The few GitHub REST calls bbops needs, with bbops' HTTP behaviour."""
 
@@ -75,6 +79,7 @@ class GitHub:
             raise UsageError("no GitHub token: set GITHUB_TOKEN (the workflow's token needs pull-requests: write)")
         kwargs: _SleepOverride = {"sleep": sleep} if sleep else {}
         self.api_url = api_url.rstrip("/")
+        self._login: str | None = None
         self._api = ApiClient(
             self.api_url,
             token,
@@ -161,9 +166,28 @@ class GitHub:
 
     # -- the marked comment ------------------------------------------------------------
 
+    def own_login(self) -> str:
+        """Who this token comments as: ``GET /user`` for a user's token; the workflow's own
+        ``GITHUB_TOKEN`` (an installation token) may not read ``/user`` (403) and comments as
+        ``github-actions[bot]``."""
+        if self._login is None:
+            try:
+                login = self._call("GET", "/user").json().get("login")
+            except ProviderError as exc:
+                if exc.status not in (401, 403):
+                    raise
+                login = None
+            self._login = str(login) if login else ACTIONS_BOT
+        return self._login
+
     def find_marked(self, repo: str, number: int, marker: str) -> list[Comment]:
-        """Comments whose body starts with ``marker`` (a quote of it elsewhere doesn't count)."""
-        return [c for c in self.iter_comments(repo, number) if c.body.lstrip().startswith(marker)]
+        """bbops' own comments whose body starts with ``marker``.
+
+        Anyone can post a comment starting with the marker; only one written by this token's
+        user counts, so bbops never edits or deletes (or trusts) someone else's comment.
+        """
+        me = self.own_login()
+        return [c for c in self.iter_comments(repo, number) if c.user == me and c.body.lstrip().startswith(marker)]
 
     def upsert_marked(self, repo: str, number: int, marker: str, body: str) -> tuple[Comment, bool]:
         """Update the PR's marked comment in place, or create it; returns (comment, created)."""

@@ -17,18 +17,21 @@ from typing import Any
 from bbops.core import pg
 from bbops.core.locks import advisory_lock
 from bbops.drizzle.runner import migrate_up
-from bbops.errors import UsageError
+from bbops.errors import BBopsError, UsageError
 from bbops.plan.model import Plan, Preview
-from bbops.preview.anonymize import scrub
+from bbops.preview.anonymize import Scrubbed, scrub
 from bbops.preview.env import hand_out_env
 from bbops.preview.ownership import check_ours
 from bbops.preview.request import PullRequest, check_git_branch, check_pr
+from bbops.preview.scrubkey import scrub_key
 from bbops.preview.seed import run_seeds
 from bbops.providers.base import Backend
 from bbops.providers.select import app_connection, lock_url
 from bbops.review.measure import review_migrations
 
 LOCK_TIMEOUT = 120.0
+# Annotation of a root branch whose migrations and seed files all ran (a failed seed leaves it unset).
+ROOT_READY = "bbops_root_ready"
 
 
 @dataclass
@@ -85,15 +88,26 @@ def ensure_long_lived(backend: Backend, plan: Plan, log: Callable[[str], None] =
     assert plan.neon is not None
     made = []
     for spec in plan.neon.creation_order():
-        if backend.branches.get_branch(spec.name):
+        existing = backend.branches.get_branch(spec.name)
+        # Only roots bbops made itself (local backend) may be half-prepared; Neon makes its own.
+        unfinished_root = backend.roots is not None and spec.parent is None and existing is not None
+        if existing and not (unfinished_root and existing.annotations.get(ROOT_READY) != "true"):
             continue
         if spec.parent is None:
             if backend.roots is None:
                 raise UsageError(
                     f"branch {spec.name} does not exist; run `bbops apply` to create the project's branches"
                 )
-            backend.roots.create_root(spec.name, protected=spec.protected)
+            if existing is None:
+                backend.roots.create_root(spec.name, protected=spec.protected)
+            else:
+                log(f"finishing the migrations and seed of {spec.name} (an earlier run stopped half-way)")
+            # Migrations and seed files are recorded one by one, so running them again finishes
+            # exactly what an interrupted or failed run left; only then is the root marked ready.
             _prepare_root(backend, plan, spec.name, log)
+            backend.branches.update_branch(spec.name, annotations={ROOT_READY: "true"})
+            if existing is not None:
+                continue
         else:
             backend.branches.create_branch(spec.name, parent=spec.parent, protected=spec.protected)
         log(f"created long-lived branch {spec.name}")
@@ -134,6 +148,7 @@ def create(
         )
     now = now or datetime.now(UTC)
     name = policy.branch_for(number)
+    key = scrub_key(backend.name)  # before anything is made: a preview that cannot be scrubbed is never made
     ensure_long_lived(backend, plan, log)
     with preview_lock(backend, plan, name):
         existing = backend.branches.get_branch(name)
@@ -147,6 +162,7 @@ def create(
                 name, parent=parent, annotations=annotations, expires_at=_expiry(policy, now)
             )
             log(f"created {name} from {parent}")
+            _own_password(backend, plan, name)
         report = PreviewReport(
             pr=number,
             branch=name,
@@ -154,7 +170,7 @@ def create(
             created=existing is None,
             git_branch=request.git_branch,
         )
-        _prepare(backend, plan, report, log)
+        _prepare_or_clean_up(backend, plan, report, key, log, fresh=existing is None)
         report.expires_at = branch.expires_at.isoformat() if branch.expires_at else None
     report.seconds = round(time.monotonic() - started, 3)
     return report
@@ -165,6 +181,7 @@ def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], Non
     started = time.monotonic()
     policy = policy_of(plan)
     name = policy.branch_for(check_pr(number))
+    key = scrub_key(backend.name)
     with preview_lock(backend, plan, name):
         existing = backend.branches.get_branch(name)
         if not existing:
@@ -172,6 +189,7 @@ def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], Non
         check_ours(plan, existing, number)
         branch = backend.branches.reset_branch(name)
         log(f"reset {name} to {branch.parent}")
+        _own_password(backend, plan, name)
         report = PreviewReport(
             pr=number,
             branch=name,
@@ -179,14 +197,74 @@ def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], Non
             created=False,
             git_branch=branch.annotations.get("git_branch"),
         )
-        _prepare(backend, plan, report, log)
+        _prepare_or_clean_up(backend, plan, report, key, log, fresh=True)
         report.expires_at = branch.expires_at.isoformat() if branch.expires_at else None
     report.seconds = round(time.monotonic() - started, 3)
     return report
 
 
-def _prepare(backend: Backend, plan: Plan, report: PreviewReport, log: Callable[[str], None]) -> None:
-    """Migrate, seed and scrub the branch, then upsert its env vars (in that order: no env before scrub)."""
+def _own_password(backend: Backend, plan: Plan, name: str) -> None:
+    """A fresh password for the app's role, so the preview's DATABASE_URL does not open its parent.
+
+    (On Neon a child of an unprotected branch keeps the parent's role password.)
+    """
+    assert plan.neon is not None
+    backend.branches.reset_role_password(name, role=plan.neon.role)
+
+
+def _prepare_or_clean_up(
+    backend: Backend, plan: Plan, report: PreviewReport, key: bytes, log: Callable[[str], None], *, fresh: bool
+) -> None:
+    """``_prepare``; if it fails, leave nothing unscrubbed behind.
+
+    A branch made (or reset to its parent's data) by this run may still hold the parent's
+    personal data when a migration or seed fails: it is deleted. A reused preview was scrubbed
+    by the run that made it; it is scrubbed again (whatever a half-run seed added), and deleted
+    if even that fails.
+    """
+    scrubbed = [False]
+    try:
+        _prepare(backend, plan, report, key, log, scrubbed)
+    except BaseException as exc:
+        if scrubbed[0]:
+            raise  # only the env vars or the redeploy failed: the data is scrubbed, the next run retries
+        outcome = _clean_up(backend, plan, report.branch, key, fresh, log)
+        if isinstance(exc, BBopsError):
+            exc.message = f"{exc.message} ({outcome})"
+        raise
+
+
+def _clean_up(backend: Backend, plan: Plan, name: str, key: bytes, fresh: bool, log: Callable[[str], None]) -> str:
+    assert plan.preview is not None
+    if not fresh and plan.preview.scrub:
+        try:
+            with pg.connection(app_connection(backend, plan, name).url) as conn:
+                scrub(conn, plan.preview.scrub, key)
+            log(f"scrubbed {name} again after the failure")
+            return f"preview {name} kept, scrubbed"
+        except BBopsError as exc:
+            log(f"scrubbing {name} after the failure failed too: {exc}")
+    try:
+        backend.branches.delete_branch(name)
+    except BBopsError as exc:
+        log(f"could not delete {name}: {exc}")
+        return f"the half-made preview {name} could NOT be deleted: delete it with `bbops preview delete`"
+    log(f"deleted the half-made preview {name}: it may have held unscrubbed data")
+    return f"the half-made preview {name} was deleted so no unscrubbed data is left"
+
+
+def _prepare(
+    backend: Backend,
+    plan: Plan,
+    report: PreviewReport,
+    key: bytes,
+    log: Callable[[str], None],
+    scrubbed_flag: list[bool],
+) -> None:
+    """Migrate, scrub, seed (and scrub what the seed added), then upsert its env vars (no env before scrub).
+
+    ``scrubbed_flag[0]`` turns true once the data is scrubbed for good (the caller's clean-up needs to know).
+    """
     assert plan.neon is not None and plan.preview is not None
     policy = plan.preview
     direct = app_connection(backend, plan, report.branch)
@@ -203,8 +281,18 @@ def _prepare(backend: Backend, plan: Plan, report: PreviewReport, log: Callable[
         report.migrations = [m.tag for m in result.applied]
         report.review = measured.as_dict() if result.applied else None
     with pg.connection(direct.url) as conn:
+        # Scrub the parent's data before a seed can fail half-way, and again after the seed.
+        scrubbed = scrub(conn, policy.scrub, key) if policy.scrub else []
         if policy.seed:
             report.seeds = run_seeds(conn, policy.seed)
-        if policy.scrub:
-            report.scrubbed = [str(s) for s in scrub(conn, policy.scrub)]
+            if report.seeds and policy.scrub:
+                scrubbed = _merge(scrubbed, scrub(conn, policy.scrub, key))
+        report.scrubbed = [str(s) for s in scrubbed]
+        scrubbed_flag[0] = True
         report.env, report.redeployed = hand_out_env(backend, plan, report.branch, report.git_branch, conn)
+
+
+def _merge(first: list[Scrubbed], second: list[Scrubbed]) -> list[Scrubbed]:
+    """Rows scrubbed per column over both passes."""
+    extra = {(s.table, s.column): s.rows for s in second}
+    return [Scrubbed(s.table, s.column, s.rows + extra.get((s.table, s.column), 0)) for s in first]

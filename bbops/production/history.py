@@ -223,13 +223,23 @@ class History:
 
     # -- rollbacks -------------------------------------------------------------------------
 
-    def add_rollback(self, restore_point: str, parts: list[str], steps_checksum: str, run: RunInfo) -> None:
+    def add_rollback(self, restore_point: str, parts: list[str], steps_checksum: str, run: RunInfo) -> int:
         with self._conn() as conn:
-            conn.execute(
+            row = conn.execute(
                 "INSERT INTO bbops.rollbacks (restore_point, parts, steps_checksum, run_id, commit_sha, actor) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
+                "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
                 (restore_point, ",".join(parts), steps_checksum, run.run_id, run.commit, run.actor),
-            )
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def set_rollback_parts(self, rollback_id: int, parts: list[str]) -> None:
+        with self._conn() as conn:
+            conn.execute("UPDATE bbops.rollbacks SET parts = %s WHERE id = %s", (",".join(parts), rollback_id))
+
+    def drop_rollback(self, rollback_id: int) -> None:
+        with self._conn() as conn:
+            conn.execute("DELETE FROM bbops.rollbacks WHERE id = %s", (rollback_id,))
 
     def outstanding_rollback(self) -> RollbackRecord | None:
         """The newest rollback not yet acknowledged by an apply."""

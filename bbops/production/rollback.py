@@ -3,10 +3,14 @@
 The history lives on the production database, so restoring the data also
 rolls the history back. Hence the order: everything the later parts need (the
 recorded env values and deployment ids made since the restore point) is read
-*before* the data restore; the rollback itself (and those records, so a later
-rollback can still use them) is written *after* it, into the restored history.
-That record is what makes the next ``apply`` refuse to re-run the undone steps
-until the plan's steps change or ``--after-rollback`` is given.
+*before* the data restore. The rollback record is written before the first
+part ("unfinished"), again right after the data restore (which rolled the
+history back), and completed with the parts done at the end; a rollback that
+changed nothing removes it. That record is what makes the next ``apply`` refuse
+to re-run the undone steps until the plan's steps change or
+``--after-rollback`` is given, also after a rollback that died half-way.
+The production lock is held off the production branch (``production_lock_url``):
+on Neon a restore restarts the branch's compute and would drop it.
 
 Parts run in order data -> env -> deployment -> health check. The first part
 that fails stops the rollback: the parts after it are not attempted, and the
@@ -34,6 +38,8 @@ from bbops.providers.base import Backend, EnvVar, env_type
 from bbops.providers.select import app_connection
 
 PARTS = ("data", "env", "deployment")
+# The parts a rollback record shows while it runs (and keeps if the run dies half-way).
+UNFINISHED = "unfinished"
 
 
 @dataclass
@@ -148,6 +154,13 @@ def rollback(
             checker = health or HealthChecker()
             chosen.append(("health", lambda p: _health(checker, health_url, p, dry_run)))
         report.parts = [PartReport(n) for n, _ in chosen]
+        checksum = steps_checksum(production)
+        record: int | None = None
+        if not dry_run:
+            # Recorded before the first part: a rollback that dies half-way still stops the next
+            # apply from silently redoing what it undid (until the steps change or --after-rollback).
+            history.ensure()
+            record = history.add_rollback(target.label, [UNFINISHED], checksum, run)
         try:
             for (name, action), part in zip(chosen, report.parts, strict=True):
                 log(f"rollback {name}")
@@ -156,14 +169,20 @@ def rollback(
                 except (BBopsError, OSError) as exc:
                     part.status, part.error = "failed", redact.scrub(str(exc)).strip()
                     break
+                if name == "data" and part.status == "done":
+                    # The restore rolled the history back too: record the rollback again at once,
+                    # and the undo records a later rollback may need again.
+                    history.ensure()
+                    record = history.add_rollback(target.label, ["data", UNFINISHED], checksum, run)
+                    for r in undo:
+                        history.add_undo(r, None)
         finally:
             done = [p.name for p in report.parts if p.status == "done"]
-            if done and not dry_run:
-                history.ensure()
-                if "data" in done:
-                    for r in undo:  # the restore removed them; a later rollback may need them again
-                        history.add_undo(r, None)
-                history.add_rollback(target.label, done, steps_checksum(production), run)
+            if record is not None:
+                if done:
+                    history.set_rollback_parts(record, done)
+                else:
+                    history.drop_rollback(record)  # nothing changed: nothing for apply to respect
     if not report.ok:
         failed = next(p for p in report.parts if p.status == "failed")
         raise RollbackFailed(report, f"rollback part {failed.name} failed: {failed.error}")

@@ -2,9 +2,10 @@
 
 Order of a run, and why:
 
-1. one advisory lock per production branch, so two runs never overlap (on the
-   local backend it is held on the server's maintenance database, because
-   taking a restore point ends idle sessions on the production database);
+1. one advisory lock per production branch, so two runs never overlap (held
+   off the production branch: on the local backend's maintenance database, on
+   Neon on another long-lived branch, because taking a restore point or
+   restoring one ends the sessions on the production branch);
 2. the history is read and the pending steps computed; an applied step whose
    definition changed is drift and stops everything (exit 1) before any change;
 3. an unacknowledged rollback stops the run (exit 2) while the plan's steps are
@@ -84,13 +85,33 @@ class RunReport:
         return f"{head}\n\n{point}{body}"
 
 
+def production_lock_url(backend: Backend, plan: Plan, branch: str) -> str:
+    """Where the production lock lives: never on ``branch`` itself when there is any other place.
+
+    A data rollback restores ``branch``, and on Neon a restore restarts the branch's compute,
+    dropping every session on it -- the lock's too, halfway through the rollback. So the lock
+    is held on the backend's maintenance database (local), else on another long-lived branch of
+    the plan (the default branch, else the first other one that exists), which no rollback of
+    ``branch`` touches. Only a plan with a single branch keeps it on ``branch``.
+    """
+    if backend.admin is not None or plan.neon is None:
+        return lock_url(backend, plan, branch)
+    default = plan.neon.default_branch.name
+    others = [default] + [b.name for b in plan.neon.creation_order() if b.name != default]
+    for name in others:
+        if name != branch and backend.branches.get_branch(name) is not None:
+            return lock_url(backend, plan, name)
+    return lock_url(backend, plan, branch)
+
+
 @contextmanager
 def production_lock(
     backend: Backend, plan: Plan, branch: str, purpose: str, timeout: float = LOCK_TIMEOUT
 ) -> Iterator[None]:
     """The one lock that keeps applies and rollbacks of a production branch apart (see the module doc)."""
+    url = production_lock_url(backend, plan, branch)
     with (
-        pg.connection(lock_url(backend, plan, branch), autocommit=True, application_name=f"bbops {purpose}") as conn,
+        pg.connection(url, autocommit=True, application_name=f"bbops {purpose}") as conn,
         advisory_lock(conn, f"bbops production {branch}", timeout=timeout, purpose=purpose),
     ):
         yield

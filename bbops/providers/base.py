@@ -143,6 +143,10 @@ class BranchProvider(Protocol):
         """Credentials for ``database`` as ``role`` on ``name``, fetched per branch."""
         ...
 
+    def reset_role_password(self, name: str, *, role: str) -> None:
+        """Give ``role`` on ``name`` a new password, so credentials of ``name`` open no other branch."""
+        ...
+
 
 FINGERPRINT_PREFIX = "bbops:sha256:"
 

@@ -6,7 +6,10 @@ Shaped on the documented endpoints:
   and a ``Link`` header with ``rel="next"`` / ``rel="last"`` while more pages remain;
 - ``POST /repos/{owner}/{repo}/issues/{number}/comments {body}`` -> 201, the comment;
 - ``PATCH /repos/{owner}/{repo}/issues/comments/{id} {body}`` -> 200, the comment;
-- ``DELETE /repos/{owner}/{repo}/issues/comments/{id}`` -> 204 (404 when gone).
+- ``DELETE /repos/{owner}/{repo}/issues/comments/{id}`` -> 204 (404 when gone);
+- ``GET /user`` -> the token's user; a workflow's ``GITHUB_TOKEN`` is an installation token, which
+  gets 403 "Resource not accessible by integration" and comments as ``github-actions[bot]``
+  (docs.github.com/en/rest/users/users#get-the-authenticated-user; ``token_user=None``).
 
 Errors are ``{"message": ..., "documentation_url": ...}``. Failures are injected
 with ``fail(method, status, times)`` or ``drop_after(method)`` (the request is
@@ -36,6 +39,7 @@ class FakeGitHub:
     token: str
     per_page_max: int = 100
     api: str = API  # where pagination links point (a local server's URL in end-to-end tests)
+    token_user: str | None = None  # a user's token (PAT); None: the workflow's installation token
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     _next_id: int = 1000
@@ -108,7 +112,15 @@ class FakeGitHub:
             raise httpx.ReadError("connection reset by peer", request=request)
         return response
 
+    @property
+    def author(self) -> str:
+        return self.token_user or "github-actions[bot]"
+
     def _route(self, request: httpx.Request, method: str, path: str) -> httpx.Response:
+        if path == "/user" and method == "GET":
+            if self.token_user is None:
+                return self._error(403, "Resource not accessible by integration")
+            return httpx.Response(200, json={"login": self.token_user, "type": "User"})
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", path)
         if m:
             repo, number = m.group(1), int(m.group(2))
@@ -118,7 +130,7 @@ class FakeGitHub:
                 body = json.loads(request.content).get("body")
                 if not isinstance(body, str) or not body:
                     return self._error(422, "Validation Failed")
-                return httpx.Response(201, json=self._public(self._store(repo, number, body, "github-actions[bot]")))
+                return httpx.Response(201, json=self._public(self._store(repo, number, body, self.author)))
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)", path)
         if m:
             comment = self.comments.get(int(m.group(2)))

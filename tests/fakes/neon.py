@@ -60,6 +60,7 @@ class FakeNeon(FakeServer):
         self.operations: dict[str, dict] = {}
         self._ticks: dict[str, int] = {}
         self.passwords: dict[str, str] = {}
+        self.password_resets: list[tuple[str, str]] = []  # (branch id, role) of reset_password calls
         self.fail_next_operation: str | None = None  # action name whose next operation fails
         self.restores: list[dict] = []  # bodies of restore requests, for tests
         self.project: dict[str, Any] = {
@@ -126,7 +127,13 @@ class FakeNeon(FakeServer):
             branch["expires_at"] = expires_at
         self.branches[branch["id"]] = branch
         self.annotations[branch["id"]] = dict(annotations or {})
-        self.passwords[branch["id"]] = leakcheck.remember("npg_" + pysecrets.token_hex(8))
+        # design.md: "a child of an unprotected branch shares its role password"; branches made from a
+        # protected parent (and roots) get new passwords.
+        parent_branch = self.branches.get(parent_id or "")
+        if parent_branch is not None and not parent_branch["protected"]:
+            self.passwords[branch["id"]] = self.passwords[parent_branch["id"]]
+        else:
+            self.passwords[branch["id"]] = leakcheck.remember("npg_" + pysecrets.token_hex(8))
         if self.databases:
             self.databases.create(branch["id"], parent_id)
         if endpoint:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import re
+import secrets as pysecrets
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from tests import leakcheck
 from tests.fakes.neon import now
 
 if TYPE_CHECKING:
@@ -27,6 +29,8 @@ def route(fake: FakeNeon, method: str, rest: str, params: dict[str, str], body: 
         return one_branch(fake, method, m.group(1), body)
     if m := re.fullmatch(r"/branches/([a-z0-9-]+)/restore", rest):
         return restore(fake, m.group(1), body) if method == "POST" else fake.error(405, "method not allowed")
+    if m := re.fullmatch(r"/branches/([a-z0-9-]+)/roles/([^/]+)/reset_password", rest):
+        return reset_password(fake, m.group(1), m.group(2)) if method == "POST" else fake.error(405, "not allowed")
     if rest == "/connection_uri":
         return connection_uri(fake, params)
     if rest == "/operations":
@@ -186,6 +190,26 @@ def restore(fake: FakeNeon, branch_id: str, body: dict) -> httpx.Response:
     branch["updated_at"] = now()
     ops.append(fake._op("create_timeline", branch_id))
     return ok({"branch": branch, "operations": ops})
+
+
+def reset_password(fake: FakeNeon, branch_id: str, role: str) -> httpx.Response:
+    """neon-api-v2.yaml, resetProjectBranchRolePassword: a new password and operations (``apply_config``);
+    the old password stays valid until they finish. The fake keeps one password per branch (one role)."""
+    branch = fake.branches.get(branch_id)
+    if branch is None:
+        return fake.error(404, f"branch {branch_id} not found")
+    fake.passwords[branch_id] = leakcheck.remember("npg_" + pysecrets.token_hex(8))
+    fake.password_resets.append((branch_id, role))
+    endpoint = next((e["id"] for e in fake.endpoints.values() if e["branch_id"] == branch_id), None)
+    role_json = {
+        "branch_id": branch_id,
+        "name": role,
+        "password": fake.passwords[branch_id],
+        "protected": False,
+        "created_at": branch["created_at"],
+        "updated_at": now(),
+    }
+    return ok({"role": role_json, "operations": [fake._op("apply_config", branch_id, endpoint)]})
 
 
 def connection_uri(fake: FakeNeon, params: dict[str, str]) -> httpx.Response:

@@ -50,6 +50,9 @@ class PgBranchDatabases:
             self._run(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
     def reset(self, branch_id: str, source_id: str) -> None:
+        # A restore restarts the branch's compute, so every session on it is dropped
+        # (neon-api-v2.yaml, finalizeRestoreBranch: "Reassigning any computes ... will restart the
+        # computes"): DROP DATABASE ... WITH (FORCE) ends them here, advisory locks included.
         self.drop(branch_id)
         self.create(branch_id, source_id)
 

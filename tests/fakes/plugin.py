@@ -22,6 +22,7 @@ import pytest
 from bbops.core.http import Transports
 from bbops.providers.base import Backend
 from bbops.providers.cloud import open_cloud_backend
+from tests import leakcheck
 from tests.fakes.neon import FakeNeon
 from tests.fakes.pgdb import PgBranchDatabases
 from tests.fakes.vercel import FakeVercel
@@ -65,6 +66,8 @@ def make_fakes(databases: PgBranchDatabases | None = None) -> CloudFakes:
         "VERCEL_TEAM_ID": vercel.team_id or "",
         "VERCEL_PROJECT_ID": "bb-prodx",
         "VERCEL_API_HOST": VERCEL_HOST,
+        # The preview environment's scrub key (bbops.preview.scrubkey); previews never see it.
+        "BBOPS_SCRUB_KEY": leakcheck.remember("scrub-" + pysecrets.token_hex(16)),
     }
     return CloudFakes(neon, vercel, env)
 

@@ -149,3 +149,24 @@ def test_pagination_to_another_host_is_refused(token):
     with GitHub(token, api_url=API, transport=httpx.MockTransport(handler)) as client:
         with pytest.raises(ProviderError, match="another host"):
             list(client.iter_comments(REPO, 1))
+
+
+def test_item16_marker_of_someone_elses_comment_is_ignored(fake, gh):
+    # Anyone may post a comment starting with bbops' marker (say, with a phishing link).
+    planted = fake.seed(REPO, 42, f"{PREVIEW_MARKER}\nclick https://evil.example", user="mallory")
+    comment, created = gh.upsert_marked(REPO, 42, PREVIEW_MARKER, f"{PREVIEW_MARKER}\nreal")
+    assert created and comment.id != planted
+    assert fake.comments[planted]["body"].endswith("https://evil.example")  # neither edited...
+    assert gh.delete_marked(REPO, 42, PREVIEW_MARKER) == 1
+    assert planted in fake.comments  # ...nor deleted
+    assert comment.id not in fake.comments
+
+
+def test_item16_a_users_token_matches_its_own_comments_only(token):
+    fake = FakeGitHub(token=token, token_user="bbops-ci")
+    fake.seed(REPO, 7, f"{PREVIEW_MARKER}\nby the bot of another workflow", user="github-actions[bot]")
+    mine = fake.seed(REPO, 7, f"{PREVIEW_MARKER}\nold", user="bbops-ci")
+    with GitHub(token, api_url=API, transport=fake.transport(), sleep=lambda _: None) as gh:
+        comment, created = gh.upsert_marked(REPO, 7, PREVIEW_MARKER, f"{PREVIEW_MARKER}\nnew")
+    assert not created and comment.id == mine
+    assert len([c for c in fake.on(REPO, 7) if c["body"].startswith(PREVIEW_MARKER)]) == 2

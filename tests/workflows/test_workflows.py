@@ -214,7 +214,11 @@ def test_preview_workflow():
     for name in ("create", "delete"):
         assert "head.repo.full_name == github.repository" in jobs[name]["if"]
         assert jobs[name]["permissions"] == {"contents": "read", "pull-requests": "write"}
-    assert [s["uses"] for s in jobs["create"]["steps"][1:]] == ["./actions/preview-create", "./actions/comment"]
+    assert [s["uses"].split("@")[0] for s in jobs["create"]["steps"][1:]] == [
+        "actions/checkout",  # the base branch's plans: the preview policy
+        "./actions/preview-create",
+        "./actions/comment",
+    ]
     assert [s["uses"] for s in jobs["delete"]["steps"][1:]] == ["./actions/preview-delete", "./actions/comment"]
 
 
@@ -298,3 +302,103 @@ def test_ci_lints_and_type_checks_with_the_venv_tools():
         assert needle in lint
     result = _run(_tool("shellcheck"), "--severity=style", str(ROOT / ".ci" / "run"), str(ROOT / ".ci" / "lint"))
     assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("name", ["apply", "rollback"])
+@pytest.mark.parametrize("value", ["", "Cloud", "loca"])
+def test_item16_production_workflows_fail_without_bbops_backend(name, value):
+    data = load(ROOT / f".github/workflows/{name}.yml")
+    (job,) = data["jobs"].values()
+    assert job["env"]["BBOPS_BACKEND"] == "${{ vars.BBOPS_BACKEND }}", "no fallback to the local backend"
+    guard = next(s for s in job["steps"] if s.get("env", {}).get("BACKEND") == "${{ vars.BBOPS_BACKEND }}")
+    # The guard runs before the checkout and anything that could touch production.
+    assert job["steps"].index(guard) < next(i for i, s in enumerate(job["steps"]) if "actions/" in s.get("uses", ""))
+    run = lambda v: subprocess.run(  # noqa: E731
+        ["bash", "-eo", "pipefail", "-c", guard["run"]], env={"BACKEND": v}, capture_output=True, text=True
+    )
+    failed = run(value)
+    assert failed.returncode != 0 and "::error title=BBOPS_BACKEND is not set::" in failed.stdout
+    assert run("cloud").returncode == 0 and run("local").returncode == 0
+
+
+@pytest.mark.parametrize("name", ["apply", "rollback"])
+def test_item16_production_actions_pass_the_backend_explicitly(name, tmp_path):
+    spec = load(ROOT / "actions" / name / "action.yml")
+    step = spec["runs"]["steps"][-1]
+    assert '--backend "$BBOPS_BACKEND"' in step["run"]
+    # An empty backend is refused by the CLI (exit 2), where an unset BBOPS_BACKEND would mean `local`.
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "BBOPS_BACKEND": "", "TO": "latest"}
+    result = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "--backend" in result.stderr
+
+
+# -- issue 12 item 9: whose policy, which secrets, what gets installed --------------------------
+
+
+def test_item9_preview_policy_is_read_from_the_base_commit():
+    jobs = load(ROOT / ".github/workflows/preview.yml")["jobs"]
+    steps = jobs["create"]["steps"]
+    base = next(s for s in steps if s.get("with", {}).get("ref") == "${{ github.event.pull_request.base.sha }}")
+    assert base["uses"].startswith("actions/checkout@") and base["with"]["persist-credentials"] is False
+    create = next(s for s in steps if s.get("uses") == "./actions/preview-create")
+    assert steps.index(base) < steps.index(create)
+    assert create["with"]["policy-from"].startswith(base["with"]["path"] + "/plans/")
+    assert "--policy-from" in load(ROOT / "actions/preview-create/action.yml")["runs"]["steps"][-1]["run"]
+    # Preview jobs see the preview environment's secrets; production's live in `production` (main only).
+    assert jobs["create"]["environment"] == jobs["delete"]["environment"] == "preview"
+
+
+def test_item9_action_installs_hash_pinned_and_sees_no_secrets(action, tmp_path):
+    path, data = action
+    install = next(s for s in data["runs"]["steps"] if "pip install" in s.get("run", ""))
+    assert "env" not in install, f"{path}: the install step must not be given env"
+    script = install["run"]
+    assert '--require-hashes -r "$GITHUB_ACTION_PATH/../requirements.txt"' in script
+    assert "--no-deps" in script and "env -i" in script
+    # Run it with a stand-in python that records what it sees, under a caller step's secrets.
+    record = tmp_path / "seen"
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "python").write_text(f'#!/bin/sh\n{{ echo "ARGS $*"; env; }} >> "{record}"\n')
+    (fake_bin / "python").chmod(0o755)
+    secret = "napi_" + "s" * 30
+    env = {
+        "PATH": f"{fake_bin}{os.pathsep}/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "GITHUB_ACTION_PATH": str(path.parent),
+        "NEON_API_KEY": secret,
+        "VERCEL_TOKEN": secret,
+        "BBOPS_STATE_KEY": secret,
+    }
+    result = subprocess.run(["bash", "-eo", "pipefail", "-c", script], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    seen = record.read_text()
+    assert seen.count("ARGS -m pip install") == 2 and "--require-hashes" in seen
+    assert secret not in seen and "NEON_API_KEY" not in seen
+
+
+def test_item9_requirements_pin_every_runtime_dependency_by_hash():
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    text = (ROOT / "actions" / "requirements.txt").read_text()
+    pinned: dict[str, str] = {}
+    for block in re.split(r"\n(?=[A-Za-z])", text):
+        head = block.strip().splitlines()[0] if block.strip() else ""
+        if not head or head.startswith("#"):
+            continue
+        m = re.match(r"^([A-Za-z0-9._-]+)==([^\s\\]+)", head)
+        assert m, f"not pinned with ==: {head}"
+        assert re.search(r"--hash=sha256:[0-9a-f]{64}", block), f"{m.group(1)} has no hash"
+        pinned[canonicalize_name(m.group(1))] = m.group(2)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    wanted = [Requirement(r) for r in project["project"]["dependencies"]]
+    wanted += [Requirement(r) for r in project["build-system"]["requires"]]
+    for req in wanted:
+        name = canonicalize_name(req.name)
+        assert name in pinned, f"{req.name} is not in actions/requirements.txt: regenerate it (see its header)"
+        assert req.specifier.contains(pinned[name], prereleases=True), f"{req.name}=={pinned[name]} breaks {req}"

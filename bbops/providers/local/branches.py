@@ -84,6 +84,10 @@ class LocalBranches(LocalRestorePoints, BranchProvider, RootBranches, ProtectedB
             url=url,
         )
 
+    def reset_role_password(self, name: str, *, role: str) -> None:
+        """Nothing to do: every local branch is a database reached with the local server's own role."""
+        validate_name(name)
+
     # -- changing -------------------------------------------------------------------------
 
     def create_branch(

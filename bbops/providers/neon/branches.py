@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from bbops.core import redact
 from bbops.core.http import ApiClient, RequestUncertain
@@ -270,6 +270,19 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
             )
         redact.register_url(uri)
         return Connection(host=urlsplit(uri).hostname or "", database=database, role=role, pooled=pooled, url=uri)
+
+    def reset_role_password(self, name: str, *, role: str) -> None:
+        # A child of an unprotected branch keeps its parent's role password (Neon docs), so a preview's
+        # DATABASE_URL would open its parent too. The reply holds the new password: register it before
+        # anything could print it, and wait for the operations (the old password works until they end).
+        branch = self._require(name)
+        path = f"{self.base}/branches/{branch.id}/roles/{quote(role, safe='')}/reset_password"
+        # Another reset after a lost reply only makes yet another password: safe to repeat.
+        body = self.api.post(path, json={}, idempotent=True).json()
+        password = (body.get("role") or {}).get("password")
+        if password:
+            redact.register(password)
+        self.ops.wait(body.get("operations") or [])
 
     # -- restore points (``RestorePoints``, ``TimestampRestore``) --------------------------
 

@@ -1,0 +1,55 @@
+"""Issue 12 item 10: a preview's credentials must not open its parent branch."""
+
+from __future__ import annotations
+
+import pytest
+
+from bbops import preview
+from bbops.plan import load_plan
+from tests import REPO_ROOT
+from tests.fakes.plugin import CloudFakes
+
+PLAN = REPO_ROOT / "plans" / "bb-prodx.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _no_runner(monkeypatch):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
+
+
+def _password(fakes: CloudFakes, branch: str) -> str:
+    return fakes.neon.passwords[fakes.neon.by_name(branch)["id"]]
+
+
+def test_item10_fake_child_of_unprotected_branch_shares_its_password(cloud_fakes: CloudFakes):
+    # The fake's likeness this test relies on (design.md): without a reset, the passwords are equal.
+    cloud_fakes.neon.add_branch("child", parent="development")
+    assert _password(cloud_fakes, "child") == _password(cloud_fakes, "development")
+    cloud_fakes.neon.add_branch("child-of-main", parent="main")  # main is protected
+    assert _password(cloud_fakes, "child-of-main") != _password(cloud_fakes, "main")
+
+
+def test_item10_preview_password_does_not_open_its_parent(cloud_backend_pg, cloud_fakes_pg: CloudFakes):
+    plan = load_plan(PLAN)
+    report = preview.create(cloud_backend_pg, plan, preview.PullRequest(5, "feature/pw", "abc123", "bb/app"))
+    neon = cloud_fakes_pg.neon
+    preview_id = neon.by_name(report.branch)["id"]
+    assert (preview_id, plan.neon.role) in neon.password_resets
+    assert _password(cloud_fakes_pg, report.branch) != _password(cloud_fakes_pg, report.parent)
+    assert not neon.running()  # the reset's operations were waited for
+
+    # A reset to the parent's state makes a new password again; a refresh of an existing preview does not.
+    preview.reset(cloud_backend_pg, plan, 5)
+    assert neon.password_resets.count((preview_id, plan.neon.role)) == 2
+    preview.create(cloud_backend_pg, plan, preview.PullRequest(5, "feature/pw", "def456", "bb/app"))
+    assert neon.password_resets.count((preview_id, plan.neon.role)) == 2
+
+
+def test_item10_reset_password_answer_is_registered_as_a_secret(cloud_backend, cloud_fakes: CloudFakes):
+    from bbops.core import redact
+
+    cloud_fakes.neon.add_branch("preview/pr-3", parent="development")
+    cloud_backend.branches.reset_role_password("preview/pr-3", role="neondb_owner")
+    new = _password(cloud_fakes, "preview/pr-3")
+    assert new not in redact.scrub(f"password {new}")
