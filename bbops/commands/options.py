@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from bbops.core.http import NETWORK, Transports
 from bbops.errors import UsageError
+
+if TYPE_CHECKING:
+    from bbops.core.http import Transports
 
 
 def transports() -> Transports:
     """The HTTP seam handed to the CLI as click's context object (tests: the fakes), else the network."""
+    # Imported here: httpx costs every command's start-up, and only the commands that call out need it.
+    from bbops.core.http import NETWORK, Transports
+
     return click.get_current_context().find_object(Transports) or NETWORK
 
 

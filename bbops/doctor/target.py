@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bbops.core import redact
-from bbops.core.http import NETWORK, Transports
 from bbops.doctor.context import Probe
 from bbops.doctor.probes import probes_from_steps, read_probes
 from bbops.errors import UsageError
-from bbops.plan.model import Plan
+
+if TYPE_CHECKING:  # the plan (and its jsonschema) is loaded only for --branch or --plan
+    from bbops.core.http import Transports
+    from bbops.plan.model import Plan
 
 
 def plan_probes(plan: Plan) -> list[Probe]:
@@ -24,14 +27,15 @@ def resolve_target(
     queries: Path | None,
     plan_path: Path | None,
     backend: str,
-    transports: Transports = NETWORK,
+    transports: Transports | None = None,
 ) -> tuple[str, list[Probe]]:
     """``--branch`` asks the plan's backend for the app's database on that branch; else ``--database-url``."""
     probes = read_probes(queries) if queries else []
     if branch:
+        from bbops.core.http import NETWORK
         from bbops.providers.select import app_connection, plan_and_backend
 
-        with plan_and_backend(plan_path, backend, transports) as (plan, be):
+        with plan_and_backend(plan_path, backend, transports or NETWORK) as (plan, be):
             if be.branches.get_branch(branch) is None:
                 raise UsageError(f"branch {branch!r} does not exist on the {backend} backend")
             url = app_connection(be, plan, branch).url
