@@ -58,7 +58,7 @@ def doctor(
     source = click.get_current_context().get_parameter_source("database_url")
     if branch and database_url and source is click.core.ParameterSource.COMMANDLINE:
         raise UsageError("pass --database-url or --branch, not both")
-    url, probes = resolve_target(database_url, branch, queries, plan_path, backend, transports())
+    url, probes = resolve_target(database_url, branch, queries, plan_path, backend, transports() if branch else None)
     report = run_doctor(
         url,
         limits=Limits(session_seconds=session_seconds),

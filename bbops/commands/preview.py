@@ -156,6 +156,9 @@ def delete_cmd(pr: int | None, git_branch: str | None, plan_path: Path | None, b
         return
     state = "deleted" if report.branch_deleted else "already gone"
     console.say(f"preview {report.branch}: branch {state}; {report.env_deleted} env var(s) deleted")
+    if report.env_kept_for:
+        prs = ", ".join(f"#{n}" for n in report.env_kept_for)
+        console.say(f"env vars kept: PR {prs} previews the same git branch (they now point at its database)")
 
 
 def _age(then: datetime | None, now: datetime) -> str:

@@ -16,9 +16,13 @@ if TYPE_CHECKING:  # the plan (and its jsonschema) is loaded only for --branch o
 
 
 def plan_probes(plan: Plan) -> list[Probe]:
-    """The probe queries of the plan's ``check`` steps (``queries:``), if any."""
+    """The plan's probe queries: its ``check`` steps' ``queries:`` and its ``doctor`` steps' queries files."""
     steps = plan.production.steps if plan.production else ()
-    return probes_from_steps((s.id, s.get("queries")) for s in steps if s.kind == "check" and s.get("queries"))
+    probes = probes_from_steps((s.id, s.get("queries")) for s in steps if s.kind == "check" and s.get("queries"))
+    for step in steps:
+        if step.kind == "doctor" and step.get("queries"):
+            probes += read_probes(step.path("queries"))
+    return probes
 
 
 def resolve_target(

@@ -43,7 +43,10 @@ def hand_out_env(
     changed = [
         v
         for v in wanted
-        if (c := current.get(v.scope())) is None or c.type != v.type or not env_value_matches(c, v.value_to_write())
+        if (c := current.get(v.scope())) is None
+        or c.type != v.type
+        or c.fingerprint is None  # not written by bbops (or before it marked its variables): mark it now
+        or not env_value_matches(c, v.value_to_write())
     ]
     if changed:
         backend.env.upsert_env(changed)
@@ -73,11 +76,17 @@ def preview_keys(plan: Plan) -> set[str]:
     return {s.key for s in target.env} if target else set()
 
 
-def delete_preview_env(backend: Backend, plan: Plan, git_branch: str) -> int:
+def bbops_preview_env(backend: Backend, plan: Plan, git_branch: str | None = None) -> list[EnvVar]:
+    """Preview variables that are bbops': a key the plan hands out, scoped to a git branch, and
+    carrying bbops' fingerprint in their comment. A hand-made variable of the same key is not ours."""
     keys = preview_keys(plan)
-    scoped = [
+    return [
         v
         for v in backend.env.list_env(target="preview", git_branch=git_branch)
-        if v.git_branch == git_branch and v.key in keys
+        if v.git_branch and (git_branch is None or v.git_branch == git_branch) and v.key in keys and v.fingerprint
     ]
+
+
+def delete_preview_env(backend: Backend, plan: Plan, git_branch: str) -> int:
+    scoped = bbops_preview_env(backend, plan, git_branch)
     return backend.env.delete_env(scoped) if scoped else 0

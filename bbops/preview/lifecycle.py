@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
+
 from bbops.core import pg
 from bbops.core.locks import advisory_lock
 from bbops.drizzle.runner import migrate_up
@@ -25,6 +27,7 @@ from bbops.preview.ownership import check_ours
 from bbops.preview.request import PullRequest, check_git_branch, check_pr
 from bbops.preview.scrubkey import scrub_key
 from bbops.preview.seed import run_seeds
+from bbops.preview.sharing import git_branch_lock, previews_on
 from bbops.providers.base import Backend
 from bbops.providers.select import app_connection, lock_url
 from bbops.review.measure import review_migrations
@@ -51,6 +54,8 @@ class PreviewReport:
     redeployed: str | None = None
     review: dict[str, Any] | None = None  # the measured migration review (bbops.review.measured)
     seconds: float = 0.0
+    # Other open PRs previewed from the same git branch: they share its env vars (the newest preview's).
+    git_branch_shared_with: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -289,10 +294,28 @@ def _prepare(
                 scrubbed = _merge(scrubbed, scrub(conn, policy.scrub, key))
         report.scrubbed = [str(s) for s in scrubbed]
         scrubbed_flag[0] = True
-        report.env, report.redeployed = hand_out_env(backend, plan, report.branch, report.git_branch, conn)
+        report.env, report.redeployed = _hand_out(backend, plan, report, conn, log)
 
 
 def _merge(first: list[Scrubbed], second: list[Scrubbed]) -> list[Scrubbed]:
     """Rows scrubbed per column over both passes."""
     extra = {(s.table, s.column): s.rows for s in second}
     return [Scrubbed(s.table, s.column, s.rows + extra.get((s.table, s.column), 0)) for s in first]
+
+
+def _hand_out(
+    backend: Backend, plan: Plan, report: PreviewReport, conn: psycopg.Connection, log: Callable[[str], None]
+) -> tuple[list[str], str | None]:
+    """``hand_out_env`` under the git branch's lock (gc and delete check and delete under it too)."""
+    if not report.git_branch:
+        return hand_out_env(backend, plan, report.branch, report.git_branch, conn)
+    with git_branch_lock(backend, plan, report.git_branch):
+        others = previews_on(backend, plan, report.git_branch, besides=report.branch)
+        report.git_branch_shared_with = sorted({b.pr for b in others if b.pr})
+        if report.git_branch_shared_with:
+            prs = ", ".join(f"#{n}" for n in report.git_branch_shared_with)
+            log(
+                f"warning: git branch {report.git_branch} is also previewed by PR {prs}; Vercel scopes env vars by "
+                "git branch, so its deployments now use this preview's database"
+            )
+        return hand_out_env(backend, plan, report.branch, report.git_branch, conn)

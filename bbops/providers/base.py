@@ -164,6 +164,11 @@ def fingerprint(value: str) -> str:
     return FINGERPRINT_PREFIX + hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
+def is_fingerprint(comment: str | None) -> bool:
+    """Whether a variable's comment is bbops' fingerprint: the mark of a variable bbops wrote."""
+    return bool(comment) and str(comment).startswith(FINGERPRINT_PREFIX)
+
+
 def stored_value_matches(value: str | None, stored_fingerprint: str | None, wanted: str) -> bool:
     """Whether a stored variable holds ``wanted``: by value when it was returned, else by fingerprint.
 

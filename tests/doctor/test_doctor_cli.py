@@ -61,3 +61,22 @@ def test_queries_file_and_bad_input(clean_url: str, tmp_path: Path) -> None:
     assert code == 2
     code, out = run("--database-url", "")
     assert code == 2 and "no database given" in out
+
+
+def test_probes_from_plan_steps_in_either_shape() -> None:
+    from bbops.doctor.probes import probes_from_steps
+
+    probes = probes_from_steps(
+        iter(
+            [
+                ("cutover-health", {"search": {"sql": "SELECT 1;", "p95_ms": 50}, "list": "SELECT 2"}),
+                ("other", [{"name": "by-user", "query": "SELECT 3"}, "SELECT 4", {"p95_ms": 9}]),
+            ]
+        )
+    )
+    assert [(p.name, p.sql, p.source) for p in probes] == [
+        ("search", "SELECT 1", "step cutover-health"),
+        ("list", "SELECT 2", "step cutover-health"),
+        ("by-user", "SELECT 3", "step other"),
+        ("1", "SELECT 4", "step other"),
+    ]

@@ -346,3 +346,83 @@ def test_preview_template_never_takes_over_a_long_lived_or_foreign_branch(backen
         assert after[name].annotations == before[name].annotations
         count = rows(backend, hostile, name, f"select count(*) from categories where slug = '{marker}'")
         assert count[0][0] == 1, f"{name} was reset or scrubbed"
+
+
+def _hand_made_env(backend, key: str, value: str, git_branch: str) -> None:
+    """A variable made outside bbops (on Vercel: in the dashboard), without bbops' fingerprint comment."""
+    path = backend.env.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(path.read_text()) if path.exists() else {"version": 1, "variables": []}
+    data["variables"].append(
+        {
+            "id": "env_by_hand",
+            "key": key,
+            "value": value,
+            "type": "encrypted",
+            "targets": ["preview"],
+            "git_branch": git_branch,
+            "created_at": "2026-01-01T00:00:00+00:00",
+            "updated_at": "2026-01-01T00:00:00+00:00",
+        }
+    )
+    path.write_text(json.dumps(data))
+
+
+def test_gc_deletes_only_env_vars_carrying_bbops_marker(backend, plan):
+    preview.ensure_long_lived(backend, plan)
+    _hand_made_env(backend, "DATABASE_URL", "postgresql://staging@db.example/app", "staging")
+    backend.env.upsert_env([EnvVar("DATABASE_URL", "postgresql://x@h/db", "encrypted", ("preview",), "f/gone")])
+    later = datetime.now(UTC) + preview.ORPHAN_GRACE + timedelta(minutes=1)
+    report = preview.gc(backend, plan, now=later)
+    assert report.orphan_env == ["f/gone: DATABASE_URL"]
+    assert [v.value for v in backend.env.list_env(git_branch="staging")] == ["postgresql://staging@db.example/app"]
+    assert backend.env.list_env(git_branch="f/gone") == []
+
+
+def test_gc_rechecks_under_the_lock_and_never_deletes_what_a_running_create_made(local_env, plan):
+    """gc lists previews, then env vars: a create finishing in between made its branch after the first
+    listing and its env vars before the second. The decision is taken again under the lock create holds."""
+    boot = open_local_backend()
+    preview.ensure_long_lived(boot, plan)
+    boot.close()
+    be = open_local_backend()
+    try:
+        real_list = be.branches.list_branches
+        calls = {"n": 0}
+
+        def list_then_create():
+            seen = real_list()
+            calls["n"] += 1
+            if calls["n"] == 1:  # gc's first listing is done: another job's create runs to the end now
+                other = open_local_backend()
+                try:
+                    preview.create(other, plan, preview.PullRequest(61, "f/racing"))
+                finally:
+                    other.close()
+            return seen
+
+        be.branches.list_branches = list_then_create
+        report = preview.gc(be, plan)
+        assert report.orphan_env == []
+        assert {v.key for v in be.env.list_env(git_branch="f/racing")} == {"DATABASE_URL", "DATABASE_URL_UNPOOLED"}
+    finally:
+        be.close()
+
+
+def test_two_open_prs_from_one_git_branch_keep_the_env_vars(backend, plan):
+    first = preview.create(backend, plan, preview.PullRequest(71, "f/shared"))
+    second = preview.create(backend, plan, preview.PullRequest(72, "f/shared"))
+    db_of = {
+        n: backend.branches.connection(f"preview/pr-{n}", database="neondb", role="neondb_owner").database
+        for n in (71, 72)
+    }
+    report = preview.delete(backend, plan, 72)
+    env = backend.env.list_env(git_branch="f/shared")
+    assert {v.key for v in env} == {"DATABASE_URL", "DATABASE_URL_UNPOOLED"}, "PR 71's preview lost its env vars"
+    # The variables now point at the preview that is still open, not at the deleted one.
+    assert all(db_of[71] in v.value and db_of[72] not in v.value for v in env)
+    assert report.branch_deleted and report.env_deleted == 0 and report.env_kept_for == [71]
+    assert first.git_branch_shared_with == [] and second.git_branch_shared_with == [71]
+    last = preview.delete(backend, plan, 71)
+    assert last.env_deleted == 2 and last.env_kept_for == []
+    assert backend.env.list_env(git_branch="f/shared") == []

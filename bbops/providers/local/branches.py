@@ -121,7 +121,7 @@ class LocalBranches(LocalRestorePoints, BranchProvider, RootBranches, ProtectedB
                 if source is None:
                     raise fail("create", name, 404, f"parent branch {parent!r} does not exist")
             # A database without a row is what an interrupted create leaves: replace it.
-            dbops.drop_database(conn, target)
+            self._drop_leftover(catalog, target, "create", name)
             if source is None:
                 dbops.create_empty(conn, target)
             else:
@@ -192,6 +192,8 @@ class LocalBranches(LocalRestorePoints, BranchProvider, RootBranches, ProtectedB
             entry = catalog.get(name)
             if entry is None:
                 target = database_name(name, self.namespace)
+                if catalog.owner(target) is not None:
+                    return False  # the name's database is another branch's: nothing of this one is left
                 gone = dbops.existing_databases(catalog.conn, [target])
                 dbops.drop_database(catalog.conn, target)  # an interrupted create's leftover
                 return bool(gone)

@@ -157,6 +157,13 @@ class Catalog:
         cur = self.conn.execute("DELETE FROM bbops_branches WHERE namespace = %s AND name = %s", (self.namespace, name))
         return cur.rowcount > 0
 
+    def owner(self, database: str) -> tuple[str, str] | None:
+        """The ``(namespace, name)`` of the row, in any namespace, whose database is ``database``."""
+        row = self.conn.execute(
+            "SELECT namespace, name FROM bbops_branches WHERE database = %s", (database,)
+        ).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
     def sizes(self, databases: builtins.list[str]) -> dict[str, int]:
         """Size in bytes of the given databases that exist, by name (a stat per file, no scan)."""
         rows = self.conn.execute(

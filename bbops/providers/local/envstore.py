@@ -23,7 +23,7 @@ from typing import Any
 
 from bbops.core import redact
 from bbops.errors import ProviderError, UsageError
-from bbops.providers.base import TARGETS, EnvProvider, EnvVar
+from bbops.providers.base import TARGETS, EnvProvider, EnvVar, fingerprint, is_fingerprint
 from bbops.providers.local.state import file_lock, read_json, write_json_atomic
 
 FILE = "env.json"
@@ -58,6 +58,8 @@ def _to_record(var: EnvVar, *, created: str | None = None) -> dict[str, Any]:
         "type": var.type,
         "targets": list(var.targets),
         "git_branch": var.git_branch,
+        # As on Vercel (providers/vercel.py): bbops' fingerprint in the comment marks the variable as bbops'.
+        "comment": fingerprint(var.value_to_write()),
         "created_at": created or now,
         "updated_at": now,
     }
@@ -73,6 +75,7 @@ def _from_record(rec: dict[str, Any]) -> EnvVar:
         targets=tuple(rec.get("targets") or ()),
         git_branch=rec.get("git_branch"),
         id=rec.get("id"),
+        fingerprint=comment if isinstance(comment := rec.get("comment"), str) and is_fingerprint(comment) else None,
     )
 
 

@@ -3,7 +3,7 @@
 A branch name is what the plan and the Neon API use (``main``,
 ``preview/pr-42``); Postgres database names are limited to 63 bytes and
 awkward with ``/`` in URLs. So each branch gets a deterministic database name:
-``bb_`` + the name lower-cased with every other character turned into ``_``,
+``bb_`` (``bbn_<namespace>_`` in a namespace) + the name lower-cased with every other character turned into ``_``,
 plus a short hash of the exact name whenever that transformation lost
 information (so ``Main`` and ``main`` or ``a/b`` and ``a_b`` never collide).
 The result is still always quoted with ``psycopg.sql.Identifier`` when used.
@@ -19,6 +19,7 @@ from bbops.errors import UsageError
 MAX_NAME = 63
 MAX_IDENT = 63  # NAMEDATALEN - 1; all characters below are ASCII, so bytes == characters
 PREFIX = "bb_"
+NAMESPACED_PREFIX = "bbn_"
 CATALOG_DATABASE = "bbops_catalog"
 
 # Anything printable, no leading whitespace; trailing whitespace is checked separately.
@@ -54,7 +55,8 @@ def short_hash(name: str, length: int = 8) -> str:
 def database_name(name: str, namespace: str = "") -> str:
     """The database that holds branch ``name``: deterministic, <= 63 bytes, distinct per name."""
     validate_name(name)
-    prefix = PREFIX + (f"{namespace}_" if namespace else "")
+    # A namespace gets its own prefix: `bb_t1_main` is branch `t1_main`, never namespace t1's `main`.
+    prefix = f"{NAMESPACED_PREFIX}{namespace}_" if namespace else PREFIX
     sanitized = re.sub(r"[^a-z0-9_]", "_", name.lower())
     if sanitized == name and _SAFE.match(name) and len(prefix) + len(name) <= MAX_IDENT:
         return prefix + name

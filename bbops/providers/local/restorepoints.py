@@ -59,7 +59,7 @@ class LocalRestorePoints(CatalogSession):
             dbops.copy_database(conn, source.database, incoming)
             aside = database_name(preserve, self.namespace) if preserve else outgoing
             if preserve:
-                dbops.drop_database(conn, aside)  # a leftover without a catalog row
+                self._drop_leftover(catalog, aside, action, name)  # a leftover without a catalog row
                 # The row goes in before the rename: a crash then leaves a row without
                 # a database (harmless, deletable), never a database nobody knows of.
                 catalog.insert(
@@ -118,7 +118,7 @@ class LocalRestorePoints(CatalogSession):
                 raise fail("snapshot", name, 404, "no such branch")
             if catalog.get(as_name) is not None:
                 raise fail("snapshot", name, 409, f"{as_name!r} already exists")
-            dbops.drop_database(catalog.conn, target)
+            self._drop_leftover(catalog, target, "snapshot", name)
             dbops.copy_database(catalog.conn, source.database, target)
             entry = Entry(
                 name=as_name,

@@ -122,6 +122,19 @@ class CatalogSession:
             except psycopg.Error:
                 return
 
+    def _drop_leftover(self, catalog: Catalog, database: str, action: str, name: str) -> None:
+        """Drop ``database`` as the leftover of an interrupted run, unless a catalog row owns it.
+
+        Database names are derived from branch names; should two rows ever map to one name,
+        the one that exists keeps its data and the new one is refused.
+        """
+        owner = catalog.owner(database)
+        if owner is not None:
+            namespace, other = owner
+            where = f" in namespace {namespace!r}" if namespace != self.namespace else ""
+            raise fail(action, name, 409, f"its database {database} already holds branch {other!r}{where}")
+        dbops.drop_database(catalog.conn, database)
+
     def _lock_key(self, name: str) -> str:
         return f"bbops-local-branch:{self.namespace}:{name}"
 

@@ -369,3 +369,42 @@ def test_a_swap_cut_short_by_a_crash_is_finished_next_time(branches: LocalBranch
     assert dbops.existing_databases(conn, [db, incoming, outgoing]) == {db}
     assert _sql(branches, "p10", "SELECT count(*) FROM users") == [(50,)]
     assert branches.reset_branch("p10").name == "p10"
+
+
+def test_namespaced_and_default_branches_never_share_a_database(pg_server_url: str, tmp_path: Path) -> None:
+    """Namespace `<ns>` branch `main` and default-namespace branch `<ns>_main` once mapped to one database,
+    and creating the second dropped the first."""
+    ns = "t" + uuid.uuid4().hex[:8]
+    spaced = open_local_backend(tmp_path / "a", url=pg_server_url, namespace=ns)
+    plain = open_local_backend(tmp_path / "b", url=pg_server_url, namespace="")
+    try:
+        _root_with_data(spaced.branches, "main")
+        twin = f"{ns}_main"
+        plain.branches.create_root(twin, protected=False, default=False)
+        try:
+            assert spaced.branches.database_of("main") != plain.branches.database_of(twin)
+            assert _sql(spaced.branches, "main", "SELECT count(*) FROM users") == [(50,)]
+        finally:
+            plain.branches.delete_branch(twin)
+        assert _sql(spaced.branches, "main", "SELECT count(*) FROM users") == [(50,)]
+    finally:
+        spaced.branches.purge()
+        spaced.close()
+        plain.close()
+
+
+def test_database_names_are_unique_per_catalog_row_checked_before_any_drop(branches: LocalBranches) -> None:
+    # `a/b` maps to `..._a_b_<hash>`; the plain name `a_b_<hash>` maps to the same database.
+    _root_with_data(branches, "a/b")
+    taken = branches.database_of("a/b")
+    crafted = "a_b_" + taken.rsplit("_", 1)[1]
+    assert database_name(crafted, branches.namespace) == taken
+    for attempt in (
+        lambda: branches.create_branch(crafted, parent="a/b"),
+        lambda: branches.snapshot("a/b", crafted),
+    ):
+        with pytest.raises(ProviderError, match="already holds branch 'a/b'") as info:
+            attempt()
+        assert info.value.exit_code == 4
+    assert branches.delete_branch(crafted) is False
+    assert _sql(branches, "a/b", "SELECT count(*) FROM users") == [(50,)]

@@ -11,7 +11,8 @@ from bbops.providers.local.names import database_name, validate_name, validate_n
 def test_simple_names_map_readably() -> None:
     assert database_name("main") == "bb_main"
     assert database_name("development") == "bb_development"
-    assert database_name("main", "t1") == "bb_t1_main"
+    assert database_name("main", "t1") == "bbn_t1_main"
+    assert database_name("t1_main") == "bb_t1_main"  # the default namespace's `t1_main` is another database
 
 
 def test_lossy_names_get_a_hash_and_stay_distinct() -> None:
