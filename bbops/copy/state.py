@@ -136,7 +136,8 @@ def restored(conn: psycopg.Connection, item: str) -> None:
 
 
 def cleanup(conn: psycopg.Connection) -> None:
-    """Forget a finished copy: its marks go, the tables stay (schema bbops is versioned, see core.bookkeeping)."""
+    """Forget a finished copy: its marks go, and schema bbops too if nothing else of bbops' lives there."""
     conn.execute("DELETE FROM bbops.copy_progress")
     conn.execute("DELETE FROM bbops.copy_tables")
     conn.execute("DELETE FROM bbops.copy_dropped")
+    bookkeeping.remove_if_unused(conn)

@@ -26,8 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 
 from bbops import __version__
+from bbops.core import pg
 from bbops.errors import UsageError
 
 SCHEMA = "bbops"
@@ -155,6 +157,22 @@ CREATE TABLE IF NOT EXISTS bbops.online_marker (
 
 UPGRADES: tuple[Upgrade, ...] = (Upgrade(1, "bbops' tables as they were before schema versioning", _BASELINE),)
 
+# Every table the upgrades make (besides schema_version): what ``remove_if_unused`` may drop.
+TABLES = (
+    "production_steps",
+    "restore_points",
+    "undo_records",
+    "rollbacks",
+    "migration_log",
+    "seeds",
+    "preview_env",
+    "copy_progress",
+    "copy_tables",
+    "copy_dropped",
+    "online_streams",
+    "online_marker",
+)
+
 _VERSION_TABLE = """
 CREATE SCHEMA IF NOT EXISTS bbops;
 CREATE TABLE IF NOT EXISTS bbops.schema_version (
@@ -198,6 +216,31 @@ def ensure(conn: psycopg.Connection, upgrades: Sequence[Upgrade] = UPGRADES) -> 
             (latest, __version__),
         )
     return latest
+
+
+def remove_if_unused(conn: psycopg.Connection) -> bool:
+    """Drop schema ``bbops`` when it holds nothing but bbops' own tables, all empty; whether it went.
+
+    A finished copy leaves its target as it found it: no schema bbops, unless
+    something in it is worth keeping (a row, or an object bbops did not make).
+    """
+    row = conn.execute(
+        "SELECT coalesce(array_agg(c.relname::text) FILTER (WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')), '{}'),"
+        " (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid)"
+        " FROM pg_namespace n LEFT JOIN pg_class c ON c.relnamespace = n.oid WHERE n.nspname = 'bbops' GROUP BY n.oid"
+    ).fetchone()
+    if row is None:
+        return False  # no schema bbops at all
+    tables, functions = set(row[0]), int(row[1])
+    if functions or not tables <= {*TABLES, "schema_version"}:
+        return False
+    for table in tables - {"schema_version"}:
+        if pg.scalar(
+            conn, sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(SCHEMA, table)), kind=bool
+        ):
+            return False
+    conn.execute("DROP SCHEMA bbops CASCADE")
+    return True
 
 
 def _usable(version: int, latest: int) -> bool:

@@ -237,3 +237,17 @@ def test_production_history_exists_only_where_steps_were_recorded(fresh: Callabl
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(ROWS["production_steps"])
     assert History(url).exists() is True
+
+
+def test_an_unused_schema_is_removed_and_one_holding_anything_is_kept(fresh: Callable[[], str]) -> None:
+    with psycopg.connect(fresh(), autocommit=True) as conn:
+        assert bookkeeping.remove_if_unused(conn) is False  # no schema bbops at all
+        bookkeeping.ensure(conn)
+        conn.execute(ROWS["seeds"])
+        assert bookkeeping.remove_if_unused(conn) is False  # a seed was recorded here: it stays
+        conn.execute("DELETE FROM bbops.seeds")
+        conn.execute("CREATE TABLE bbops.notes_by_hand (x int)")
+        assert bookkeeping.remove_if_unused(conn) is False  # not bbops' own table: not ours to drop
+        conn.execute("DROP TABLE bbops.notes_by_hand")
+        assert bookkeeping.remove_if_unused(conn) is True
+        assert conn.execute("SELECT to_regnamespace('bbops')").fetchone() == (None,)
