@@ -20,34 +20,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from bbops.core import pg
-
-SCHEMA_SQL = """
-CREATE SCHEMA IF NOT EXISTS bbops;
-CREATE TABLE IF NOT EXISTS bbops.copy_progress (
-    item text PRIMARY KEY,
-    table_name text,
-    rows bigint,
-    bytes bigint,
-    detail text,
-    done_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS bbops.copy_tables (
-    table_name text PRIMARY KEY,
-    source_filenode bigint NOT NULL,
-    source_blocks bigint NOT NULL,
-    chunks integer NOT NULL
-);
-CREATE TABLE IF NOT EXISTS bbops.copy_dropped (
-    item text PRIMARY KEY,
-    kind text NOT NULL,
-    table_name text NOT NULL,
-    parent text,
-    create_sql text NOT NULL,
-    validate boolean NOT NULL DEFAULT false,
-    name text NOT NULL DEFAULT ''
-);
-"""
+from bbops.core import bookkeeping, pg
 
 
 @dataclass(frozen=True)
@@ -59,12 +32,19 @@ class TablePlan:
 
 
 def exists(conn: psycopg.Connection) -> bool:
-    """Whether an earlier copy left bookkeeping on this target."""
-    return pg.scalar(conn, "SELECT to_regclass('bbops.copy_progress') IS NOT NULL", kind=bool)
+    """Whether an earlier copy left bookkeeping on this target (marks, table plans or dropped objects)."""
+    if not pg.scalar(conn, "SELECT to_regclass('bbops.copy_progress') IS NOT NULL", kind=bool):
+        return False
+    return pg.scalar(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM bbops.copy_progress) OR EXISTS (SELECT 1 FROM bbops.copy_tables)"
+        " OR EXISTS (SELECT 1 FROM bbops.copy_dropped)",
+        kind=bool,
+    )
 
 
 def ensure(conn: psycopg.Connection) -> None:
-    conn.execute(SCHEMA_SQL)
+    bookkeeping.ensure(conn)
 
 
 def done_items(conn: psycopg.Connection) -> set[str]:
@@ -161,17 +141,8 @@ def restored(conn: psycopg.Connection, item: str) -> None:
 
 
 def cleanup(conn: psycopg.Connection) -> None:
-    """Remove the bookkeeping after a finished copy (and the schema, if nothing else lives there)."""
-    conn.execute("DROP TABLE IF EXISTS bbops.copy_progress, bbops.copy_tables, bbops.copy_dropped")
-    left = pg.scalar(
-        conn,
-        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'bbops'",
-        kind=int,
-    )
-    others = pg.scalar(
-        conn,
-        "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'bbops'",
-        kind=int,
-    )
-    if not left and not others:
-        conn.execute("DROP SCHEMA IF EXISTS bbops")
+    """Forget a finished copy: its marks go, and schema bbops too if nothing else of bbops' lives there."""
+    conn.execute("DELETE FROM bbops.copy_progress")
+    conn.execute("DELETE FROM bbops.copy_tables")
+    conn.execute("DELETE FROM bbops.copy_dropped")
+    bookkeeping.remove_if_unused(conn)

@@ -25,6 +25,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from bbops.core import pg
+from bbops.core.poll import poll
 from bbops.errors import LockTimeout
 
 _APP_NAME_MAX = 63  # Postgres truncates application_name to NAMEDATALEN - 1
@@ -100,27 +101,36 @@ def advisory_lock(
     """
     ident = lock_id(key)
     ours = _idle(conn)
-    deadline = time.monotonic() + max(timeout, 0.0)
     told = False
-    delay = min(0.05, poll_interval)
-    while True:
+
+    def taken() -> bool | None:
+        nonlocal told
         got = pg.scalar(conn, "SELECT pg_catalog.pg_try_advisory_lock(%s)", (ident,), kind=bool)
         _end_poll(conn, ours)
         if got:
-            break
+            return True
         if not told and on_wait is not None:
             on_wait(lock_holders(conn, key))
             told = True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            holders = lock_holders(conn, key)
-            who = "; ".join(h.describe() for h in holders) or "a session that has just released it"
-            raise LockTimeout(
-                f"timed out after {timeout:g}s waiting for the lock {key!r}, held by {who}",
-                hint="another run is in progress; wait for it, or raise --lock-timeout",
-            )
-        time.sleep(min(delay, remaining))
-        delay = min(delay * 2, poll_interval)
+        return None
+
+    # Short pauses first: a lock held for a moment is taken without waiting half a second.
+    if (
+        poll(
+            taken,
+            timeout=max(timeout, 0.0),
+            delay=min(0.05, poll_interval),
+            max_delay=poll_interval,
+            clock=time.monotonic,
+        )
+        is None
+    ):
+        holders = lock_holders(conn, key)
+        who = "; ".join(h.describe() for h in holders) or "a session that has just released it"
+        raise LockTimeout(
+            f"timed out after {timeout:g}s waiting for the lock {key!r}, held by {who}",
+            hint="another run is in progress; wait for it, or raise --lock-timeout",
+        )
     previous: str | None = None
     try:
         previous = _set_app_name(conn, f"bbops {purpose}".strip() if purpose else "bbops", ours)

@@ -20,7 +20,7 @@ import psycopg
 from psycopg import sql
 
 from bbops import __version__
-from bbops.core import pg
+from bbops.core import bookkeeping, pg
 
 DRIZZLE_SCHEMA = "drizzle"
 DRIZZLE_TABLE = "__drizzle_migrations"
@@ -90,30 +90,8 @@ def record_applied(
 
 
 def ensure_log(conn: psycopg.Connection) -> None:
-    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(LOG_SCHEMA)))
-    conn.execute(
-        sql.SQL(
-            """CREATE TABLE IF NOT EXISTS {} (
-                id bigserial PRIMARY KEY,
-                tag text NOT NULL,
-                hash text NOT NULL,
-                created_at bigint NOT NULL,
-                status text NOT NULL CHECK (status IN ('running', 'applied', 'failed')),
-                transactional boolean NOT NULL,
-                statements_total integer NOT NULL,
-                statements_done integer NOT NULL DEFAULT 0,
-                statements jsonb NOT NULL DEFAULT '[]'::jsonb,
-                actor text,
-                github_run_id text,
-                github_run_url text,
-                bbops_version text,
-                started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-                finished_at timestamptz,
-                duration_ms bigint,
-                error text
-            )"""
-        ).format(_qualified(LOG_SCHEMA, LOG_TABLE))
-    )
+    """The migration log (``bbops.migration_log``) is part of schema bbops, owned by ``core.bookkeeping``."""
+    bookkeeping.ensure(conn)
 
 
 def actor() -> str:

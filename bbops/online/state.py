@@ -14,14 +14,7 @@ from datetime import datetime
 
 import psycopg
 
-_DDL = (
-    "CREATE SCHEMA IF NOT EXISTS bbops;"
-    " CREATE TABLE IF NOT EXISTS bbops.online_streams ("
-    "   stream text PRIMARY KEY, phase text NOT NULL, tables text[] NOT NULL DEFAULT '{}',"
-    "   reverse boolean NOT NULL DEFAULT false, started_at timestamptz NOT NULL DEFAULT now(),"
-    "   switched_at timestamptz, freeze_seconds double precision, validation_until timestamptz,"
-    "   updated_at timestamptz NOT NULL DEFAULT now())"
-)
+from bbops.core import bookkeeping
 
 PHASES = ("copying", "streaming", "switched", "ended", "rolled-back")
 
@@ -51,7 +44,7 @@ class StreamState:
 
 
 def ensure(conn: psycopg.Connection) -> None:
-    conn.execute(_DDL)
+    bookkeeping.ensure(conn)  # bbops.online_streams is part of schema bbops
 
 
 def _exists(conn: psycopg.Connection) -> bool:

@@ -22,17 +22,9 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from bbops.core import pg
+from bbops.core import bookkeeping, pg
 from bbops.errors import MigrationError
 from bbops.online.names import MARKER_TABLE, StreamNames
-
-_MARKER_DDL = (
-    "CREATE SCHEMA IF NOT EXISTS bbops;"
-    " CREATE TABLE IF NOT EXISTS bbops.online_marker ("
-    "   stream text NOT NULL, token text NOT NULL,"
-    "   written_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
-    "   PRIMARY KEY (stream, token))"
-)
 
 
 @dataclass(frozen=True)
@@ -54,7 +46,7 @@ def open_session(url: str) -> psycopg.Connection:
 
 
 def ensure_marker(conn: psycopg.Connection) -> None:
-    conn.execute(_MARKER_DDL)
+    bookkeeping.ensure(conn)  # bbops.online_marker is part of schema bbops
 
 
 def _exists(conn: psycopg.Connection, query: str, name: str) -> bool:

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import psycopg
 
+from bbops.core import bookkeeping
 from bbops.infra.envvalues import branch_env
 from bbops.plan.model import Plan
 from bbops.providers.base import Backend, EnvVar, env_value_matches, fingerprint
-
-# What the preview's deployment was last redeployed with, kept in the preview's own
-# database: a redeploy that failed after the env upsert is retried by the next run.
-_STATE_DDL = (
-    "CREATE SCHEMA IF NOT EXISTS bbops",
-    "CREATE TABLE IF NOT EXISTS bbops.preview_env (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),"
-    " env_fingerprint text NOT NULL, redeployed_at timestamptz NOT NULL DEFAULT now())",
-)
 
 
 def preview_env(backend: Backend, plan: Plan, branch: str, git_branch: str) -> list[EnvVar]:
@@ -55,9 +48,10 @@ def hand_out_env(
     # last redeploy already carried these values (a failed one is retried here).
     if backend.deployments is not None:
         digest = fingerprint("\n".join(sorted(f"{v.key}={v.value}" for v in wanted)))
+        # What the deployment was last redeployed with is kept in the preview's own database
+        # (bbops.preview_env): a redeploy that failed after the env upsert is retried by the next run.
+        bookkeeping.ensure(conn)
         with conn.transaction():
-            for statement in _STATE_DDL:
-                conn.execute(statement)
             done = conn.execute("SELECT env_fingerprint FROM bbops.preview_env").fetchone()
         if changed or done is None or done[0] != digest:
             redeployed = backend.deployments.redeploy(target="preview", git_branch=git_branch)

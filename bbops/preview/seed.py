@@ -12,24 +12,13 @@ from pathlib import Path
 
 import psycopg
 
+from bbops.core import bookkeeping
 from bbops.errors import MigrationError
-
-_DDL = """
-create schema if not exists bbops;
-create table if not exists bbops.seeds (
-    name text primary key,
-    sha256 text not null,
-    applied_at timestamptz not null default now()
-)
-"""
 
 
 def run_seeds(conn: psycopg.Connection, files: tuple[Path, ...]) -> list[str]:
     """Run each file not yet recorded; return the names that ran."""
-    with conn.transaction():
-        for stmt in _DDL.split(";"):
-            if stmt.strip():
-                conn.execute(stmt)
+    bookkeeping.ensure(conn)
     ran = []
     for path in files:
         name = path.name

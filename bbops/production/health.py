@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from bbops.core import redact
+from bbops.core.poll import poll
 from bbops.errors import MigrationError
 from bbops.plan.model import resolve_ref
 
@@ -51,28 +52,37 @@ class HealthChecker:
         url = resolve_ref(url_ref, what=what) or ""
         shown = _shown(url, what)
         start = self.clock()
-        deadline = start + timeout_seconds
-        delay, attempts, last = FIRST_DELAY, 0, "no answer"
-        status: int | None = None
+        attempts, last = 0, "no answer"
         with httpx.Client(transport=self.transport, timeout=self.request_timeout, follow_redirects=True) as client:
-            while True:
+
+            def answered() -> HealthResult | None:
+                nonlocal attempts, last
                 attempts += 1
                 try:
                     status = client.get(url).status_code
-                    if (status == expect_status) if expect_status else 200 <= status < 300:
-                        return HealthResult(shown, status, attempts, round(self.clock() - start, 3))
-                    last = f"HTTP {status}"
                 except httpx.HTTPError as exc:
-                    status, last = None, f"{type(exc).__name__}: {redact.scrub(str(exc)) or 'no detail'}"
-                remaining = deadline - self.clock()
-                if remaining <= 0:
-                    wanted = f"HTTP {expect_status}" if expect_status else "a 2xx status"
-                    raise MigrationError(
-                        f"{what}: {shown} did not answer with {wanted} within {timeout_seconds:g}s "
-                        f"({attempts} attempt(s); last: {last})"
-                    )
-                self.sleep(min(delay, remaining))
-                delay = min(delay * 2, MAX_DELAY)
+                    last = f"{type(exc).__name__}: {redact.scrub(str(exc)) or 'no detail'}"
+                    return None
+                if (status == expect_status) if expect_status else 200 <= status < 300:
+                    return HealthResult(shown, status, attempts, round(self.clock() - start, 3))
+                last = f"HTTP {status}"
+                return None
+
+            result = poll(
+                answered,
+                timeout=timeout_seconds,
+                delay=FIRST_DELAY,
+                max_delay=MAX_DELAY,
+                sleep=self.sleep,
+                clock=self.clock,
+            )
+        if result is None:
+            wanted = f"HTTP {expect_status}" if expect_status else "a 2xx status"
+            raise MigrationError(
+                f"{what}: {shown} did not answer with {wanted} within {timeout_seconds:g}s "
+                f"({attempts} attempt(s); last: {last})"
+            )
+        return result
 
 
 def _shown(url: str, what: str) -> str:

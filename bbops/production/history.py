@@ -23,50 +23,8 @@ from datetime import datetime
 
 import psycopg
 
-from bbops.core import pg, redact
+from bbops.core import bookkeeping, pg, redact
 from bbops.errors import MigrationError
-
-SCHEMA_SQL = """
-CREATE SCHEMA IF NOT EXISTS bbops;
-CREATE TABLE IF NOT EXISTS bbops.production_steps (
-    attempt bigserial PRIMARY KEY,
-    step_id text NOT NULL,
-    kind text NOT NULL,
-    checksum text NOT NULL,
-    status text NOT NULL CHECK (status IN ('running', 'applied', 'failed')),
-    started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-    finished_at timestamptz,
-    run_id text, commit_sha text, actor text,
-    error text
-);
-CREATE TABLE IF NOT EXISTS bbops.restore_points (
-    name text PRIMARY KEY,
-    branch text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-    run_id text, commit_sha text, actor text
-);
-CREATE TABLE IF NOT EXISTS bbops.undo_records (
-    id bigserial PRIMARY KEY,
-    restore_point text,
-    step_id text NOT NULL,
-    kind text NOT NULL CHECK (kind IN ('env', 'deployment')),
-    target text NOT NULL,
-    key text, git_branch text, env_type text, env_targets text,
-    state text NOT NULL CHECK (state IN ('present', 'absent', 'unreadable', 'deployment')),
-    sealed_value text,
-    deployment_id text,
-    recorded_at timestamptz NOT NULL DEFAULT clock_timestamp()
-);
-CREATE TABLE IF NOT EXISTS bbops.rollbacks (
-    id bigserial PRIMARY KEY,
-    restore_point text NOT NULL,
-    parts text NOT NULL,
-    steps_checksum text NOT NULL,
-    done_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-    run_id text, commit_sha text, actor text,
-    cleared_at timestamptz
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -138,11 +96,14 @@ class History:
 
     def ensure(self) -> None:
         with self._conn() as conn:
-            conn.execute(SCHEMA_SQL)
+            bookkeeping.ensure(conn)
 
     def exists(self) -> bool:
+        """Whether production steps were ever attempted here (schema bbops may exist for other reasons)."""
         with self._conn() as conn:
-            return pg.scalar(conn, "SELECT to_regclass('bbops.production_steps') IS NOT NULL", kind=bool)
+            if not pg.scalar(conn, "SELECT to_regclass('bbops.production_steps') IS NOT NULL", kind=bool):
+                return False
+            return pg.scalar(conn, "SELECT EXISTS (SELECT 1 FROM bbops.production_steps)", kind=bool)
 
     # -- steps ----------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg import errors, sql
 
+from bbops.core.poll import poll
 from bbops.errors import ProviderError
 
 # Sessions we may end to free a template: idle outside a transaction, they hold no work.
@@ -53,17 +54,16 @@ def wait_until_unused(conn: psycopg.Connection, database: str, *, wait: float) -
     Polling here instead of letting ``CREATE DATABASE`` find the template busy
     matters: Postgres then waits 5 s before failing, on every attempt.
     """
-    deadline = time.monotonic() + wait
-    while True:
+
+    def unused() -> bool | None:
         terminate_sessions(conn, database)
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (database,)
         ).fetchone()
-        if not row or row[0] == 0:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)  # ended sessions take a moment to go; busy ones may finish
+        return True if not row or row[0] == 0 else None
+
+    # A steady 50 ms: ended sessions take a moment to go; busy ones may finish.
+    return poll(unused, timeout=wait, delay=0.05, factor=1.0, clock=time.monotonic) is not None
 
 
 def copy_database(conn: psycopg.Connection, source: str, target: str, *, wait: float = 10.0, attempts: int = 3) -> None:

@@ -3,7 +3,7 @@
 Neon answers a mutating request at once with a list of ``operations``
 (create timeline, start compute, ...). Until they finish, the branch is not
 usable and further changes to the project answer 423 Locked. Polling backs off
-from half a second to a few seconds; a failed, errored or cancelled operation
+from half a second to a few seconds (``core.poll``); a failed, errored or cancelled operation
 becomes a ``ProviderError`` carrying the operation's own error.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from bbops.core.http import ApiClient
+from bbops.core.poll import poll
 from bbops.errors import ProviderError
 
 DONE = frozenset({"finished", "skipped"})
@@ -44,26 +45,37 @@ class OperationWaiter:
             self._wait_one(op)
 
     def _wait_one(self, op: dict[str, Any]) -> None:
-        delay, waited = self.first_delay, 0.0
-        while True:
-            status = op.get("status")
-            if status in DONE:
-                return
+        current, first = op, True
+
+        def finished() -> bool | None:
+            nonlocal current, first
+            if not first:  # the first look is at the operation as the change's reply gave it
+                current = self.api.get(f"{self.base}/operations/{op['id']}").json().get("operation") or {}
+            first = False
+            status = current.get("status")
             if status in FAILED:
                 raise ProviderError(
                     f"neon: operation {op.get('action', '?')} {op.get('id')} {status}: "
-                    f"{op.get('error') or 'no error message given'}",
+                    f"{current.get('error') or 'no error message given'}",
                     path=f"{self.base}/operations/{op.get('id')}",
                 )
-            if waited >= self.timeout:
-                raise ProviderError(
-                    f"neon: operation {op.get('action', '?')} {op.get('id')} still {status} after {self.timeout:.0f}s",
-                    path=f"{self.base}/operations/{op.get('id')}",
-                )
-            self.sleep(delay)
-            waited += delay
-            delay = min(self.max_delay, delay * 1.6)
-            op = self.api.get(f"{self.base}/operations/{op['id']}").json().get("operation") or {}
+            return True if status in DONE else None
+
+        # Time is what was slept: tests' sleeps are instant, and Neon's own clock is not ours to read.
+        done = poll(
+            finished,
+            timeout=self.timeout,
+            delay=self.first_delay,
+            max_delay=self.max_delay,
+            factor=1.6,
+            sleep=self.sleep,
+        )
+        if done is None:
+            raise ProviderError(
+                f"neon: operation {op.get('action', '?')} {op.get('id')} still {current.get('status')} "
+                f"after {self.timeout:.0f}s",
+                path=f"{self.base}/operations/{op.get('id')}",
+            )
 
     def wait_branch_ready(self, branch_id: str) -> None:
         """Wait until a branch we did not see being created has no running operations.
