@@ -54,6 +54,23 @@ def register_url(url: str | None) -> None:
         register(url)
 
 
+# An env var's value is a secret by its type (encrypted, sensitive) or by its origin (a connection
+# string, a ${NAME} the plan declares secret); `plain` is not, and neither is a short value like
+# `true` or `on`: masking it would hide that word in every later log line.
+MIN_ENV_SECRET_LEN = 8
+_SECRET_ENV_TYPES = ("encrypted", "sensitive")
+
+
+def register_env_value(value: str | None, env_type: str) -> None:
+    """Register an env var's value when it is secret by type or holds a password (any type)."""
+    if not value:
+        return
+    if "://" in value or "password" in value.lower():
+        register_url(value)  # a connection string's password is a secret whatever the variable's type
+    if env_type in _SECRET_ENV_TYPES and len(value) >= MIN_ENV_SECRET_LEN:
+        register(value)
+
+
 def on_register(listener: Callable[[str], None]) -> None:
     """Call ``listener`` for every secret registered from now on (and every one so far).
 

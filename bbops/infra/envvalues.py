@@ -25,9 +25,9 @@ def branch_env(
 ) -> list[EnvVar]:
     """The variables ``sources`` describe for ``target``, with ``branch``'s connection strings.
 
-    Connection strings and ``${NAME}`` values are secrets and registered as such;
-    a literal value is not (validation refuses literal credentials), so that a
-    value like ``true`` is not masked all over the output.
+    Connection strings are secrets and registered as such, ``${NAME}`` values when
+    their type is secret (``redact.register_env_value``); a literal value is not
+    (validation refuses literal credentials), so that ``true`` is not masked all over the output.
     """
     out = []
     for source in sources:
@@ -35,7 +35,10 @@ def branch_env(
             value = app_connection(backend, plan, branch, pooled=source.connection == "pooled").url
         else:
             value = resolve_ref(source.value, what=f"{what}.{source.key}") or ""
-        if source.connection or REF.match(source.value or ""):
-            redact.register(value)
+        if source.connection:
+            redact.register(value)  # secret by origin: the branch's credentials, with or without a password
+            redact.register_url(value)
+        elif REF.match(source.value or ""):
+            redact.register_env_value(value, source.type)
         out.append(EnvVar(source.key, value, source.type, (target,), git_branch))
     return out

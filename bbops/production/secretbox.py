@@ -56,7 +56,9 @@ class SecretBox:
                 f"cannot decrypt a recorded value: {ENV_KEY} is not the key it was recorded with",
                 hint="use the key of the run that recorded the restore point",
             ) from None
-        redact.register(value)
+        # A sealed previous value of an env var: its type is not recorded here, so only its length decides.
+        if len(value) >= redact.MIN_ENV_SECRET_LEN:
+            redact.register(value)
         return value
 
 

@@ -142,7 +142,7 @@ def _env(ctx: StepContext, p: PendingStep) -> str:
         if var.key in declared:  # the plan says what rollback puts back (e.g. the old database's URL)
             undo = declared[var.key]
             value = resolve_ref(undo["value"], what=f"step {step.id} undo {var.key}") or ""
-            redact.register(value)
+            redact.register_env_value(value, undo.get("type", "encrypted"))
             state, sealed = "present", box.encrypt(value)
             prev = EnvVar(var.key, value, undo.get("type", "encrypted"), (target,), None)
         elif prev is not None and prev.value is None:

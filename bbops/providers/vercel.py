@@ -3,7 +3,7 @@
 All env changes for one step go in ONE ``POST /v10/projects/{p}/env?upsert=true``
 with an array: a 201 may still carry ``failed`` entries, which become a
 ``ProviderError`` naming the keys. Upsert is repeatable, so a lost reply is
-retried. Values are secrets: registered as soon as they are seen.
+retried. Secret values (by type, or holding a password) are registered as soon as they are seen.
 
 Each variable carries a value fingerprint in its ``comment`` so that drift of
 ``sensitive`` variables (whose values Vercel never returns) can still be seen:
@@ -72,7 +72,7 @@ class VercelProject(EnvProvider, DeploymentProvider):
     def _env(self, raw: Mapping[str, Any]) -> EnvVar:
         # Vercel never returns a sensitive variable's value: it stays None (opaque).
         value = None if raw.get("type") == "sensitive" else str(raw.get("value") or "")
-        redact.register(value)
+        redact.register_env_value(value, str(raw.get("type") or "encrypted"))
         comment = str(raw.get("comment") or "")
         return EnvVar(
             key=raw["key"],
@@ -102,7 +102,7 @@ class VercelProject(EnvProvider, DeploymentProvider):
         if not variables:
             return []
         for var in variables:
-            redact.register(var.value)
+            redact.register_env_value(var.value, var.type)
         payload = [
             {
                 "key": v.key,
@@ -151,7 +151,7 @@ class VercelProject(EnvProvider, DeploymentProvider):
         """Change one variable in place by id (value, type, targets)."""
         if not var.id:
             raise UsageError(f"cannot edit env var {var.key}: no id")
-        redact.register(var.value)
+        redact.register_env_value(var.value, var.type)
         body = {
             "key": var.key,
             "value": var.value_to_write(),

@@ -87,3 +87,16 @@ def test_repeated_query_password_hides_every_occurrence():
     first, last = _pw(), _pw()[::-1]
     shown = redact.redact_url(f"postgresql://u@h/db?password={first}&password={last}")
     assert first not in shown and last not in shown
+
+
+def test_plain_and_short_env_values_are_not_registered_as_secrets():
+    heard: list[str] = []
+    redact.on_register(heard.append)
+    redact.register_env_value("true", "encrypted")  # short: would mask the word everywhere
+    redact.register_env_value("feature-flags-v2", "plain")  # plain: not secret by type
+    assert heard == [] and redact.scrub("created=true flags=feature-flags-v2") == "created=true flags=feature-flags-v2"
+    token = "tok_" + "k8" * 8
+    redact.register_env_value(token, "encrypted")
+    password = _pw()
+    redact.register_env_value(f"postgresql://app:{password}@h/db", "plain")  # a password is a password
+    assert redact.scrub(f"{token} {password}") == "*** ***"

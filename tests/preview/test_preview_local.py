@@ -426,3 +426,37 @@ def test_two_open_prs_from_one_git_branch_keep_the_env_vars(backend, plan):
     last = preview.delete(backend, plan, 71)
     assert last.env_deleted == 2 and last.env_kept_for == []
     assert backend.env.list_env(git_branch="f/shared") == []
+
+
+def test_plain_and_short_env_values_are_never_masked_in_actions(local_env, tmp_path, monkeypatch):
+    """A preview env with `FEATURE_ON: "true"` (plain) and a short encrypted `MODE: demo`: in Actions,
+    create once registered them as secrets, printed ::add-mask::true and refused its `created` output."""
+    import shutil
+
+    from tests.fakes.github_fixtures import make_runner
+
+    folder = tmp_path / "plans"
+    shutil.copytree(ROOT / "plans", folder)
+    path = folder / "bb-prodx.yaml"
+    text = path.read_text()
+    needle = "    preview:\n      env:\n"
+    assert needle in text
+    path.write_text(
+        text.replace(
+            needle,
+            needle + "        FEATURE_ON: {value: 'true', type: plain}\n        MODE: {value: demo, type: encrypted}\n",
+        )
+    )
+    runner = make_runner(tmp_path, monkeypatch)
+    result = CliRunner().invoke(
+        main, ["preview", "create", "--plan", str(path), "--pr", "81", "--git-branch", "f/flags"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "::add-mask::true" not in result.output and "::add-mask::demo" not in result.output
+    assert runner.outputs()["created"] == "true" and runner.outputs()["branch"] == "preview/pr-81"
+    env = {v.key: v.value for v in open_local_backend().env.list_env(git_branch="f/flags")}
+    assert env["FEATURE_ON"] == "true" and env["MODE"] == "demo"
+    # The connection strings are still masked.
+    masks = [line for line in result.output.splitlines() if line.startswith("::add-mask::")]
+    assert any("postgresql://" in line for line in masks)
+    assert not any("postgresql://" in line for line in result.output.splitlines() if line not in masks)

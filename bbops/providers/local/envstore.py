@@ -8,8 +8,8 @@ twice for the same target and git branch with different target sets.
 
 The file (``<home>/env.json``, mode 0600) is rewritten atomically under an
 exclusive flock, so concurrent bbops processes never lose each other's writes.
-Values are secrets: registered with ``bbops.core.redact`` whenever read or
-written, and no error message ever contains one.
+Secret values (by type, or holding a password) are registered with
+``bbops.core.redact`` whenever read or written, and no error message ever contains a value.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _to_record(var: EnvVar, *, created: str | None = None) -> dict[str, Any]:
 
 def _from_record(rec: dict[str, Any]) -> EnvVar:
     value = str(rec.get("value", ""))
-    redact.register(value)
+    redact.register_env_value(value, str(rec.get("type", "encrypted")))
     return EnvVar(
         key=rec["key"],
         value=value,
@@ -116,7 +116,7 @@ class LocalEnv(EnvProvider):
         """Create or replace each variable (matched by scope) in one atomic write; all or nothing."""
         checked = [check_variable(v) for v in variables]
         for var in checked:
-            redact.register(var.value)
+            redact.register_env_value(var.value, var.type)
         scopes = [v.scope() for v in checked]
         if len(set(scopes)) != len(scopes):
             raise UsageError("the same env var (key, targets, git branch) is given twice in one upsert")
