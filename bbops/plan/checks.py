@@ -71,6 +71,37 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
         elif step["kind"] == "env":
             for key in sorted(set(step.get("undo") or {}) - set(step.get("env") or {})):
                 out.append(loaded.problem((*path, "undo", key), f"`{key}` is not one of the variables this step sets"))
+    out += _stream_problems(loaded, production.get("steps") or [])
+    return out
+
+
+def _stream_problems(loaded: Loaded, steps: list[dict[str, Any]]) -> list[Problem]:
+    """A `switch` names the stream of an earlier `copy` with `follow`, from the same source, once."""
+    out: list[Problem] = []
+    streams: dict[str, dict[str, Any]] = {}
+    switched: set[str] = set()
+    for i, step in enumerate(steps):
+        path = ("production", "steps", i)
+        if step["kind"] == "copy" and step.get("follow"):
+            streams[step.get("stream") or step["id"].replace("-", "_")] = step
+        elif step["kind"] == "copy" and step.get("stream"):
+            out.append(loaded.problem((*path, "stream"), "`stream` applies to a copy with `follow: true`"))
+        elif step["kind"] == "switch":
+            name = step["stream"]
+            copy = streams.get(name)
+            if copy is None:
+                known = ", ".join(sorted(streams)) or "none"
+                out.append(
+                    loaded.problem(
+                        (*path, "stream"),
+                        f"no earlier `copy` step with `follow: true` streams `{name}` (streams: {known})",
+                    )
+                )
+            elif copy.get("source") != step.get("source"):
+                out.append(loaded.problem((*path, "source"), f"the stream `{name}` copies from {copy.get('source')}"))
+            if name in switched:
+                out.append(loaded.problem((*path, "stream"), f"the stream `{name}` is switched twice"))
+            switched.add(name)
     return out
 
 

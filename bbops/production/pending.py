@@ -19,7 +19,7 @@ from pathlib import Path
 from bbops.plan.model import Plan, Production, Step
 
 # Kinds that change production data or env vars: a restore point comes before the first of them.
-MUTATING = frozenset({"migrations", "sql", "copy", "env", "redeploy"})
+MUTATING = frozenset({"migrations", "sql", "copy", "env", "redeploy", "switch"})
 
 
 def _files(step: Step) -> list[Path]:

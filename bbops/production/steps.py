@@ -83,10 +83,17 @@ def _source(step: Step) -> str:
     return url
 
 
+def stream_of(step: Step) -> str:
+    """The online stream a `copy` with `follow` starts and a `switch` hands over (default: the copy's id)."""
+    return str(step.get("stream") or step.id.replace("-", "_"))
+
+
 def _copy(ctx: StepContext, p: PendingStep) -> str:
     from bbops.copy.engine import copy_database
 
     step = p.step
+    if step.get("follow"):
+        return _follow(ctx, p)
     report = copy_database(
         _source(step),
         ctx.url(ctx.branch_of(step)),
@@ -97,6 +104,50 @@ def _copy(ctx: StepContext, p: PendingStep) -> str:
         resume=p.resume,
     )
     return f"copied {report.rows} row(s){' (resumed)' if p.resume else ''}"
+
+
+def _follow(ctx: StepContext, p: PendingStep) -> str:
+    """Copy from a slot's snapshot, then stream; a re-run after a crash carries on (``online.follow``)."""
+    from bbops.online.follow import start
+
+    step = p.step
+    report = start(
+        _source(step),
+        ctx.url(ctx.branch_of(step)),
+        name=stream_of(step),
+        tables=tuple(step.get("tables") or ()),
+        jobs=int(step.get("jobs", 2)),
+        data_only=bool(step.get("data_only", True)),
+        rebuild_indexes=bool(step.get("rebuild_indexes", False)),
+    )
+    for note in report.notes:
+        ctx.log(f"copy note: {note}")
+    rows = report.copy.rows if report.copy else 0
+    lag = f"{report.lag.bytes} bytes behind" if report.lag and report.lag.bytes is not None else "lag unknown"
+    return f"copied {rows} row(s) from the slot's snapshot; stream {report.stream} {report.phase} ({lag})"
+
+
+def _switch(ctx: StepContext, p: PendingStep) -> str:
+    """Freeze the source, catch up, sequences, checksums, hand over (``online.switch``)."""
+    from bbops.online.switch import switch
+
+    step = p.step
+    report = switch(
+        _source(step),
+        ctx.url(ctx.branch_of(step)),
+        name=str(step.get("stream")),
+        with_reverse=bool(step.get("reverse", False)),
+        validation_days=int(step.get("validation_days", 7)),
+        timeout=float(step.get("timeout_seconds", 60)),
+    )
+    if report.already:
+        return f"stream {report.stream} was already switched"
+    back = "; writes stream back to the source until " + f"{report.validation_until:%Y-%m-%d}" if report.reverse else ""
+    return (
+        f"switched {report.stream}: freeze to writable branch {report.freeze_seconds:.2f} s (caught up in "
+        f"{report.catch_up_seconds:.2f} s, {report.sequences} sequences, "
+        f"{report.verified_tables} tables verified){back}"
+    )
 
 
 def _verify(ctx: StepContext, p: PendingStep) -> str:
@@ -215,6 +266,7 @@ EXECUTORS: dict[str, Callable[[StepContext, PendingStep], str]] = {
     "redeploy": _redeploy,
     "check": _check,
     "doctor": _doctor,
+    "switch": _switch,
 }
 
 

@@ -1,0 +1,83 @@
+"""The online cutover as production steps: `copy` with `follow`, then `switch` with `reverse`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bbops.online.reverse import reverse_caught_up, roll_back
+from bbops.plan import load_plan, validate_file
+from bbops.production.history import RunInfo
+from bbops.production.run import apply_production
+from bbops.providers.local import open_local_backend
+from tests.online.conftest import drop_replication
+from tests.production.test_production_local import PLAN, write_migration
+
+STEPS = """\
+    - {id: schema, kind: migrations, dir: drizzle}
+    - {id: copy-old, kind: copy, source: "${OLD_DATABASE_URL}", follow: true}
+    - {id: cutover, kind: switch, source: "${OLD_DATABASE_URL}", stream: copy_old, reverse: true}
+"""
+
+
+@pytest.fixture
+def shop(tmp_path: Path, make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    folder = tmp_path / "app"
+    write_migration(folder / "drizzle", 0, "0000_users", "CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL);")
+    old = make_database("old")
+    with psycopg.connect(old, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL)")
+        conn.execute("INSERT INTO users SELECT g, 'user ' || g FROM generate_series(1, 300) g")
+    monkeypatch.setenv("OLD_DATABASE_URL", old)
+    (folder / "shop.yaml").write_text(PLAN.format(steps=STEPS))
+    return folder, old
+
+
+@pytest.fixture
+def backend(local_env: Path) -> Iterator[object]:
+    be = open_local_backend()
+    be.branches.create_root("main", protected=True)
+    yield be
+    main = be.branches.connection("main", database="neondb", role="neondb_owner", pooled=False).url
+    drop_replication(main)  # a subscription keeps its database from being dropped by the clean-up
+    be.close()
+
+
+def test_follow_copy_and_switch_steps_hand_writes_over_and_stream_them_back(backend, shop) -> None:  # type: ignore[no-untyped-def]
+    folder, old = shop
+    plan = load_plan(folder / "shop.yaml")
+    report = apply_production(backend, plan, run=RunInfo("1", "a" * 40, "ci"))
+    assert [(s.id, s.status) for s in report.steps] == [
+        ("schema", "applied"),
+        ("copy-old", "applied"),
+        ("cutover", "applied"),
+    ]
+    assert "freeze to writable branch" in (report.steps[-1].detail or "")
+    new = backend.branches.connection("main", database="neondb", role="neondb_owner", pooled=False).url
+    with psycopg.connect(new, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (300,)
+        conn.execute("INSERT INTO users VALUES (301, 'written after the cutover')")
+    with psycopg.connect(old, autocommit=True) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        conn.execute("INSERT INTO users VALUES (999, 'the old database is frozen')")
+    assert reverse_caught_up(old, new, name="copy_old") is True
+    back = roll_back(old, new, name="copy_old")
+    assert back.caught_up
+    with psycopg.connect(old, autocommit=True) as conn:
+        assert conn.execute("SELECT name FROM users WHERE id = 301").fetchone() == ("written after the cutover",)
+        conn.execute("INSERT INTO users VALUES (302, 'the old database takes writes again')")
+    drop_replication(old)
+
+
+def test_a_switch_must_name_a_follow_copys_stream(tmp_path: Path) -> None:
+    steps = (
+        '    - {id: copy-old, kind: copy, source: "${OLD_DATABASE_URL}"}\n'
+        '    - {id: cutover, kind: switch, source: "${OLD_DATABASE_URL}", stream: copy_old}\n'
+    )
+    path = tmp_path / "shop.yaml"
+    path.write_text(PLAN.format(steps=steps))
+    problems = validate_file(path)
+    assert any("no earlier `copy` step with `follow: true` streams `copy_old`" in str(p) for p in problems)
+    assert any(":" in str(p) and "shop.yaml" in str(p) for p in problems)
