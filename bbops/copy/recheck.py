@@ -22,6 +22,7 @@ import psycopg
 
 from bbops.copy.catalog import Table
 from bbops.copy.progress import ProgressSink
+from bbops.core import pg
 
 
 def finished_runs(indexes: Iterable[int]) -> list[tuple[int, int]]:
@@ -57,7 +58,7 @@ def _fingerprint(conn: psycopg.Connection, table: str, columns: list[str], where
         " coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint), 0)"
         f" FROM (SELECT md5({row}::text) AS h FROM ONLY {table} t WHERE {where}) s"
     )
-    count, low, high = conn.execute(sql).fetchone()  # type: ignore[misc]
+    count, low, high = pg.one(conn.execute(sql), f"fingerprint {table}")
     return int(count), int(low), int(high)
 
 

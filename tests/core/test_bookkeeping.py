@@ -8,7 +8,7 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from bbops.core import bookkeeping
+from bbops.core import bookkeeping, pg
 from bbops.core.bookkeeping import UPGRADES, Upgrade
 from bbops.errors import UsageError
 from bbops.production.history import History
@@ -105,7 +105,7 @@ def _catalog(conn: psycopg.Connection) -> list[tuple]:
 
 
 def _rows(conn: psycopg.Connection, table: str) -> int:
-    return int(conn.execute(f"SELECT count(*) FROM bbops.{table}").fetchone()[0])  # type: ignore[index]
+    return pg.scalar(conn, f"SELECT count(*) FROM bbops.{table}", kind=int)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from functools import partial
 
 import psycopg
 import pytest
@@ -70,9 +71,9 @@ def test_item15_failed_seed_of_an_existing_preview_leaves_it_scrubbed(backend, p
     originals = _emails(backend, good, "development")
     broken = _with_broken_seed(plan_dir)
     if how == "refresh":
-        run = lambda: preview.create(backend, broken, preview.PullRequest(22, "feature/seed"))  # noqa: E731
+        run = partial(preview.create, backend, broken, preview.PullRequest(22, "feature/seed"))
     else:
-        run = lambda: preview.reset(backend, broken, 22)  # noqa: E731 - the parent's unscrubbed data comes back first
+        run = partial(preview.reset, backend, broken, 22)  # the parent's unscrubbed data comes back first
     with pytest.raises(MigrationError, match=r"seed 03_broken\.sql failed"):
         run()
     if backend.branches.get_branch("preview/pr-22") is not None:

@@ -1,5 +1,6 @@
-"""The `shop` fixture (a plan folder, an old database and cloud fakes) for every production test module."""
+"""Fixtures shared by the production test modules: the cloud `shop` folder and the local `app` and `backend`."""
 
 from tests.production.test_production_cloud import shop
+from tests.production.test_production_local import app, backend
 
-__all__ = ["shop"]
+__all__ = ["app", "backend", "shop"]

@@ -11,11 +11,11 @@ import pytest
 from bbops.errors import LockTimeout
 from bbops.production.rollback import UNFINISHED, rollback
 from bbops.production.run import production_lock, production_lock_url
-from tests.production.test_production_cloud import OLD_DB_URL, _history, _prod_env, shop  # noqa: F401 - fixture
+from tests.production.test_production_cloud import OLD_DB_URL, _history, _prod_env
 from tests.production.test_rollback_cloud import _applied
 
 
-def test_item8_production_lock_survives_the_data_restore(shop, cloud_fakes_pg, cloud_backend_pg):  # noqa: F811
+def test_item8_production_lock_survives_the_data_restore(shop, cloud_fakes_pg, cloud_backend_pg):
     plan, health = _applied(shop, cloud_backend_pg)
     seen: dict[str, object] = {}
 
@@ -43,7 +43,7 @@ def test_item8_production_lock_survives_the_data_restore(shop, cloud_fakes_pg, c
     assert _prod_env(cloud_fakes_pg) == {"DATABASE_URL": OLD_DB_URL}
 
 
-def test_item8_lock_lives_off_the_production_branch(shop, cloud_fakes_pg, cloud_backend_pg):  # noqa: F811
+def test_item8_lock_lives_off_the_production_branch(shop, cloud_fakes_pg, cloud_backend_pg):
     plan, _ = _applied(shop, cloud_backend_pg)
     url = production_lock_url(cloud_backend_pg, plan, "main")
     development = cloud_backend_pg.branches.connection(
@@ -53,7 +53,7 @@ def test_item8_lock_lives_off_the_production_branch(shop, cloud_fakes_pg, cloud_
 
 
 def test_item8_a_rollback_that_dies_midway_still_stops_the_next_apply(
-    shop,  # noqa: F811
+    shop,
     cloud_fakes_pg,
     cloud_backend_pg,
 ):

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from bbops.cli import main
 from bbops.core.rowvalues import strip_row_values
 from bbops.production.history import History
-from tests.production.test_production_local import SCHEMA, SEED, app, backend, write_plan  # noqa: F401 - fixtures
+from tests.production.test_production_local import SCHEMA, SEED, write_plan
 
 PERSON = "jane.private@personal-mail.example"
 
@@ -30,7 +30,7 @@ def test_item16_strip_row_values_keeps_the_message_and_drops_the_values():
     assert strip_row_values(fk) == 'x\nDETAIL:  Key (user_id)=(…) is not present in table "users".'
 
 
-def test_item16_failed_step_records_no_row_values(backend, app, tmp_path, monkeypatch):  # noqa: F811
+def test_item16_failed_step_records_no_row_values(backend, app, tmp_path, monkeypatch):
     (app / "sql" / "dupe.sql").write_text(
         "CREATE UNIQUE INDEX users_nickname_key ON users (nickname);\n"
         f"INSERT INTO users VALUES (10, 'Jane', '{PERSON}'), (11, 'Jane again', '{PERSON}');\n"

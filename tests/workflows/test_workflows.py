@@ -313,9 +313,12 @@ def test_item16_production_workflows_fail_without_bbops_backend(name, value):
     guard = next(s for s in job["steps"] if s.get("env", {}).get("BACKEND") == "${{ vars.BBOPS_BACKEND }}")
     # The guard runs before the checkout and anything that could touch production.
     assert job["steps"].index(guard) < next(i for i, s in enumerate(job["steps"]) if "actions/" in s.get("uses", ""))
-    run = lambda v: subprocess.run(  # noqa: E731
-        ["bash", "-eo", "pipefail", "-c", guard["run"]], env={"BACKEND": v}, capture_output=True, text=True
-    )
+
+    def run(v: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", guard["run"]], env={"BACKEND": v}, capture_output=True, text=True
+        )
+
     failed = run(value)
     assert failed.returncode != 0 and "::error title=BBOPS_BACKEND is not set::" in failed.stdout
     assert run("cloud").returncode == 0 and run("local").returncode == 0
