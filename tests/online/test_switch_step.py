@@ -46,7 +46,7 @@ def backend(local_env: Path) -> Iterator[object]:
     be.close()
 
 
-def test_follow_copy_and_switch_steps_hand_writes_over_and_stream_them_back(backend, shop) -> None:  # type: ignore[no-untyped-def]
+def test_follow_copy_and_switch_steps_hand_writes_over_and_stream_them_back(backend, shop) -> None:
     folder, old = shop
     plan = load_plan(folder / "shop.yaml")
     report = apply_production(backend, plan, run=RunInfo("1", "a" * 40, "ci"))
