@@ -57,3 +57,10 @@ def test_the_readme_main_job_runs_a_preview_lifecycle(pg_server_url, tmp_path):
         text=True,
     )
     assert run.returncode == 0 and "branch deleted" in run.stdout
+
+
+def test_the_layout_section_is_the_tree():
+    from tests.readme_layout import layout_block
+
+    section = (ROOT / "README.md").read_text().split("## Layout", 1)[1].split("\n## ", 1)[0]
+    assert layout_block() in section, "README's Layout is stale: run python -m tests.readme_layout"

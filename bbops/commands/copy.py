@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from bbops.commands.options import format_option
 from bbops.core import console, redact
 from bbops.errors import DifferencesFound, UsageError
 
@@ -94,7 +95,7 @@ def _human_bytes(n: int) -> str:
 )
 @click.option("--stream", "stream", default="copy", show_default=True, help="Name of the follow-mode stream.")
 @click.option("--abort", is_flag=True, help="Drop the stream's replication slots, publications and subscriptions.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option
 def copy(
     source_url: str,
     target_url: str,
@@ -185,7 +186,7 @@ def print_copy_report(report: CopyReport) -> None:
     help="The target's schema came from its own migrations: other index/constraint names and "
     "objects the copy did not touch are notes, not differences.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option
 def verify(
     source_url: str, target_url: str, checksums: bool, tables: tuple[str, ...], jobs: int, data_only: bool, fmt: str
 ) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bbops.commands.options import backend_option, plan_option, transports
+from bbops.commands.options import backend_option, output_format, plan_option, transports
 from bbops.core import console
 from bbops.errors import DifferencesFound, UsageError
 
@@ -20,7 +20,7 @@ from bbops.errors import DifferencesFound, UsageError
     type=click.Path(path_type=Path, dir_okay=False),
     help="SQL file of the app's queries to EXPLAIN (default: the plan's check steps' `queries:` with --branch).",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@output_format("markdown")
 @click.option(
     "--fail-on",
     type=click.Choice(["warning", "error"]),

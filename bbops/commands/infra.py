@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bbops.commands.options import backend_option, confirm, plan_option, transports, yes_option
+from bbops.commands.options import backend_option, confirm, output_format, plan_option, transports, yes_option
 from bbops.commands.production import after_rollback_option, run_production_steps
 from bbops.core import console
 from bbops.errors import DifferencesFound
@@ -29,14 +29,7 @@ def _render(actions: Sequence[Action], fmt: str) -> None:
 
 @click.command("plan")
 @click.option("--check", is_flag=True, help="Exit 1 when anything would change (drift detection).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="Output for people (text), machines (json) or a PR comment (markdown).",
-)
+@output_format("markdown")
 @plan_option
 @backend_option
 def plan_cmd(check: bool, fmt: str, plan_path: Path | None, backend: str) -> None:

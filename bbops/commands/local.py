@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from bbops.commands.options import format_option
 from bbops.core import console
 from bbops.providers.base import Branch
 from bbops.providers.local import open_local_backend
@@ -66,7 +67,7 @@ def local_group() -> None:
 
 
 @local_group.command("status")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option
 def status_cmd(fmt: str) -> None:
     """Show the local server, its branches with sizes, and the env var count."""
     data = local_status()
@@ -99,7 +100,7 @@ def status_cmd(fmt: str) -> None:
 
 
 @local_group.command("stop")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option
 def stop_cmd(fmt: str) -> None:
     """Stop the embedded Postgres server (nothing to do for an external one or a stopped one)."""
     backend = open_local_backend()

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bbops.commands.options import plan_option
+from bbops.commands.options import format_option, output_format, plan_option
 from bbops.core import console, redact
 from bbops.drizzle.history import DRIZZLE_SCHEMA, DRIZZLE_TABLE
 from bbops.drizzle.runner import MigrateReport, migrate_status, migrate_up
@@ -35,7 +35,7 @@ def _common(f: F) -> F:
         show_default=True,
         help="Schema of Drizzle's history table (drizzle.config `migrations.schema`).",
     )(f)
-    f = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)(f)
+    f = format_option(f)
     f = click.option(
         "--dir",
         "folder",
@@ -176,7 +176,7 @@ def status(database_url: str, folder: Path, fmt: str, migrations_schema: str, mi
     help="drizzle-kit's `out` folder (default: the plan's preview.migrations, else ./drizzle).",
 )
 @plan_option
-@click.option("--format", "fmt", type=click.Choice(reporters.FORMATS), default="text", show_default=True)
+@output_format(*(f for f in reporters.FORMATS if f not in ("text", "json")))
 @click.option(
     "--fail-on",
     type=click.Choice(["error", "warning", "never"]),

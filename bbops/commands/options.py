@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from bbops.errors import UsageError
+
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from bbops.core.http import Transports
@@ -22,14 +25,29 @@ def transports() -> Transports:
     return click.get_current_context().find_object(Transports) or NETWORK
 
 
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output for people (text) or machines (json).",
-)
+_FORMATS = {
+    "text": "people",
+    "json": "machines",
+    "markdown": "a PR comment or job summary",
+    "github": "GitHub annotations",
+}
+
+
+def output_format(*more: str) -> Callable[[FC], FC]:
+    """``--format``: text and json, plus the ``more`` formats a command can render (markdown, github)."""
+    choices = ["text", "json", *more]
+    said = ", ".join(f"{_FORMATS[c]} ({c})" for c in choices)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default="text",
+        show_default=True,
+        help=f"Output for {said}.",
+    )
+
+
+format_option = output_format()
 
 plan_option = click.option(
     "--plan",

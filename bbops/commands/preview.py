@@ -13,6 +13,7 @@ from bbops.commands.options import backend_option, format_option, plan_option, t
 from bbops.core import console
 from bbops.errors import UsageError
 from bbops.github import runner as gha
+from bbops.github.event import pull_request_for
 from bbops.plan.model import Plan
 from bbops.preview.policy import with_base_policy
 from bbops.providers.select import app_connection, plan_and_backend
@@ -20,11 +21,7 @@ from bbops.providers.select import app_connection, plan_and_backend
 
 def _pull_request(pr: int | None, git_branch: str | None) -> preview.PullRequest:
     """The PR from the options, completed from the GitHub event payload when running in Actions."""
-    event = gha.pull_request_from_env()
-    number = pr if pr is not None else (event.number if event else None)
-    if number is None:
-        raise UsageError("pass --pr N (or run inside a pull_request workflow)")
-    same = event if event is not None and event.number == number else None  # the event is about this PR
+    number, same = pull_request_for(pr)
     return preview.PullRequest(
         number=number,
         git_branch=git_branch or (same.head_ref if same else None),

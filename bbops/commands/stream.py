@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bbops.commands.options import format_option
 from bbops.core import console, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,7 +31,7 @@ def _urls(f: F) -> F:
         help="The old database (default: $OLD_DATABASE_URL).",
     )(f)
     f = click.option("--stream", "name", default="copy", show_default=True, help="The stream's name.")(f)
-    f = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)(f)
+    f = format_option(f)
     return f
 
 

@@ -25,6 +25,7 @@ from bbops.copy.schema import (
     other_post_data,
     post_data_items,
 )
+from bbops.core.pg import quote_ident
 from bbops.errors import UsageError
 
 
@@ -38,10 +39,6 @@ class LoadSetup:
     freeze: bool = False
     resumed: bool = False
     notes: list[str] = field(default_factory=list)
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _listing(names: list[str], limit: int = 10) -> str:
@@ -113,7 +110,8 @@ def prepare_full(
     oids = [t.oid for t in source_tables] + views
     items = post_data_items(source, oids) + other_post_data(source, oids)
     columns = {
-        t.qualified: ([_q(c.name) for c in t.copy_columns], all(c.binary_safe for c in t.copy_columns)) for t in chosen
+        t.qualified: ([quote_ident(c.name) for c in t.copy_columns], all(c.binary_safe for c in t.copy_columns))
+        for t in chosen
     }
     return LoadSetup(items=items, restore=False, columns=columns, freeze=True, resumed=resumed)
 
@@ -129,7 +127,7 @@ def _columns_for(source: Table, target: Table) -> tuple[list[str], bool]:
     # A column the target generates is computed there; sending it would be refused.
     cols = [c for c in source.copy_columns if not wanted[c.name].generated]
     binary = all(c.binary_safe and wanted[c.name].binary_safe and c.type == wanted[c.name].type for c in cols)
-    return [_q(c.name) for c in cols], binary
+    return [quote_ident(c.name) for c in cols], binary
 
 
 def prepare_data_only(

@@ -35,6 +35,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bbops.core import pg, redact
+from bbops.core.pg import quote_ident
 from bbops.errors import MigrationError, UsageError
 
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)")
@@ -159,10 +160,6 @@ ORDER BY 2, 1
 """
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def post_data_items(
     conn: psycopg.Connection, table_oids: Sequence[int], *, fk_oids: Sequence[int] | None = None
 ) -> list[PostItem]:
@@ -176,7 +173,7 @@ def post_data_items(
     for idx, table, indexdef, conname, contype, deferrable, deferred, condef, schema, _ in conn.execute(
         _INDEXES, [oids]
     ).fetchall():
-        index_key = f"{_q(schema)}.{_q(idx)}"
+        index_key = f"{quote_ident(schema)}.{quote_ident(idx)}"
         drop_index = f"DROP INDEX IF EXISTS {index_key}"
         if contype == "x":
             # Exclusion constraints cannot adopt an existing index: built by ADD CONSTRAINT.
@@ -185,8 +182,8 @@ def post_data_items(
                     "index",
                     f"constraint {table} {conname}",
                     table,
-                    f"ALTER TABLE {table} ADD CONSTRAINT {_q(conname)} {condef}",
-                    f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {_q(conname)}",
+                    f"ALTER TABLE {table} ADD CONSTRAINT {quote_ident(conname)} {condef}",
+                    f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {quote_ident(conname)}",
                 )
             )
             continue
@@ -201,13 +198,14 @@ def post_data_items(
                     "attach",
                     f"constraint {table} {conname}",
                     table,
-                    f"ALTER TABLE {table} ADD CONSTRAINT {_q(conname)} {kind} USING INDEX {_q(idx)}{timing}",
-                    f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {_q(conname)}",
+                    f"ALTER TABLE {table} ADD CONSTRAINT {quote_ident(conname)} {kind} "
+                    f"USING INDEX {quote_ident(idx)}{timing}",
+                    f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {quote_ident(conname)}",
                 )
             )
     fk_tables = list(fk_oids) if fk_oids is not None else oids
     for conname, table, contype, condef, validated, parent in conn.execute(_CONSTRAINTS, [fk_tables]).fetchall():
-        add = f"ALTER TABLE {table} ADD CONSTRAINT {_q(conname)} {condef}"
+        add = f"ALTER TABLE {table} ADD CONSTRAINT {quote_ident(conname)} {condef}"
         if validated:
             add += " NOT VALID"
         items.append(
@@ -216,7 +214,7 @@ def post_data_items(
                 f"constraint {table} {conname}",
                 table,
                 add,
-                f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {_q(conname)}",
+                f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {quote_ident(conname)}",
                 parent=parent if contype == "f" else None,
                 validate=bool(validated),
                 name=conname,

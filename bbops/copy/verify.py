@@ -54,6 +54,7 @@ from bbops.copy.catalog import (
     select_tables,
 )
 from bbops.core import pg
+from bbops.core.pg import quote_ident
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def checksum_sql(table: Table, columns: Sequence[str], *, hashed: bool = True) -
     parts = []
     for name in columns:
         col = by_name[name]
-        ref = f"t.{_q(name)}"
+        ref = f"t.{quote_ident(name)}"
         parts.append(ref if (hashed and col.hash_safe) else f"{ref}::text")
     row = "ROW(" + ", ".join(parts) + ")" if parts else "ROW(0)"
     if hashed:
@@ -357,7 +358,3 @@ def _with_hash_safety(table: Table, portable: set[str]) -> Table:
 
 def _count_sql(table: str) -> str:
     return f"SELECT count(*) FROM ONLY {table}"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

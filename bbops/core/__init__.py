@@ -1,2 +1,2 @@
 """What every feature uses: redaction of secrets, Postgres connections, the HTTP client with retries,
-advisory locks, the console, and the one poll/backoff helper."""
+advisory locks, the console, the one poll/backoff helper, and schema ``bbops`` (``bookkeeping``)."""

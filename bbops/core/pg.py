@@ -51,6 +51,15 @@ def connection(url: str, **kwargs: Any) -> Iterator[psycopg.Connection]:
         conn.close()
 
 
+def quote_ident(*names: str) -> str:
+    """Names as SQL text, each double-quoted the way Postgres quotes one (``"a""b"``), joined by dots.
+
+    For SQL that is kept or shown as text (a copy's recorded DDL, a fix to paste);
+    SQL sent with parameters uses ``ident`` (``psycopg.sql.Identifier``) instead.
+    """
+    return ".".join('"' + name.replace('"', '""') + '"' for name in names)
+
+
 def ident(*names: str) -> sql.Identifier:
     """A safely quoted (optionally qualified) identifier."""
     return sql.Identifier(*names)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from bbops.core.pg import quote_ident
+
+# The one quoting helper under the name the checks use.
+ident = quote_ident
+
 # Relations in these schemas belong to Postgres (or to extensions' own catalogs), not to the app.
 USER_RELATION = """
     n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
@@ -15,13 +20,8 @@ def user_relation(alias: str) -> str:
     return USER_RELATION.format(rel=alias)
 
 
-def ident(name: str) -> str:
-    """A double-quoted identifier, the way Postgres prints one it must quote."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def qualified(schema: str, name: str) -> str:
-    return f"{ident(schema)}.{ident(name)}"
+    return quote_ident(schema, name)
 
 
 def dotted(*parts: str) -> str:

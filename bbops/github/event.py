@@ -118,3 +118,12 @@ def pull_request_from_env(environ: Mapping[str, str] | None = None) -> PullReque
     if event_name not in PULL_REQUEST_EVENTS or not path:
         return None
     return parse_pull_request(read_event(path), event_name)
+
+
+def pull_request_for(pr: int | None, environ: Mapping[str, str] | None = None) -> tuple[int, PullRequestContext | None]:
+    """The PR to work on (``--pr``, else the event's) and the event when it is about that very PR."""
+    event = pull_request_from_env(environ)
+    number = pr if pr is not None else (event.number if event else None)
+    if number is None:
+        raise UsageError("pass --pr N (or run inside a pull_request workflow)")
+    return number, (event if event is not None and event.number == number else None)

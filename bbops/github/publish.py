@@ -18,7 +18,7 @@ from bbops.core.http import NETWORK, Transports
 from bbops.doctor.finding import Finding
 from bbops.errors import BBopsError, UsageError
 from bbops.github import runner as gha
-from bbops.github.event import PullRequestContext
+from bbops.github.event import PullRequestContext, pull_request_for
 from bbops.github.rest import GitHub, check_repo
 from bbops.github.schemadiff import SchemaChange, diff_schemas, snapshot
 
@@ -43,13 +43,9 @@ class Target:
 def resolve_target(pr: int | None, repo: str | None, environ: Mapping[str, str] | None = None) -> Target:
     """The PR from the options, completed from the event payload and ``GITHUB_REPOSITORY``."""
     env = os.environ if environ is None else environ
-    event = gha.pull_request_from_env(env)
-    number = pr if pr is not None else (event.number if event else None)
-    if number is None:
-        raise UsageError("pass --pr N (or run inside a pull_request workflow)")
+    number, same = pull_request_for(pr, env)
     if number < 1:
         raise UsageError(f"invalid pull request number {number}")
-    same = event if event is not None and event.number == number else None
     repo = repo or (same.repo if same else None) or env.get("GITHUB_REPOSITORY")
     return Target(check_repo(repo), number, same)
 

@@ -62,11 +62,6 @@ class SecretBox:
         return value
 
 
-def key_available(backend_name: str) -> bool:
-    """Whether ``open_box`` can work without creating anything (the env var, or any local backend)."""
-    return bool(os.environ.get(ENV_KEY)) or backend_name == "local"
-
-
 def open_box(backend_name: str, home: Path | None = None, *, create: bool = True) -> SecretBox:
     """The box for this backend: the env key, else (local only) the key file in the state folder."""
     env = os.environ.get(ENV_KEY)
