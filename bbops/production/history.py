@@ -99,11 +99,18 @@ class History:
             bookkeeping.ensure(conn)
 
     def exists(self) -> bool:
-        """Whether production steps were ever attempted here (schema bbops may exist for other reasons)."""
+        """Whether production steps or rollbacks left records here (schema bbops may exist for other reasons)."""
         with self._conn() as conn:
             if not pg.scalar(conn, "SELECT to_regclass('bbops.production_steps') IS NOT NULL", kind=bool):
                 return False
-            return pg.scalar(conn, "SELECT EXISTS (SELECT 1 FROM bbops.production_steps)", kind=bool)
+            # Any production record counts: after a data rollback to a point taken before the first
+            # step, the steps' rows are gone but the rollback's record says what happened.
+            return pg.scalar(
+                conn,
+                "SELECT EXISTS (SELECT 1 FROM bbops.production_steps) OR EXISTS (SELECT 1 FROM bbops.rollbacks)"
+                " OR EXISTS (SELECT 1 FROM bbops.restore_points) OR EXISTS (SELECT 1 FROM bbops.undo_records)",
+                kind=bool,
+            )
 
     # -- steps ----------------------------------------------------------------------------
 
