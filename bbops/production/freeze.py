@@ -66,19 +66,19 @@ def current(url: str) -> tuple[str, str | None]:
     """The database's name and its own ``default_transaction_read_only`` setting (None: none): what an undo restores."""
     try:
         with pg.connection(url, autocommit=True, application_name="bbops freeze") as conn:
-            database = conn.execute("SELECT current_database()").fetchone()[0]
+            database = pg.scalar(conn, "SELECT current_database()", kind=str)
             row = conn.execute(_PREVIOUS).fetchone()
     except psycopg.Error as exc:
         raise MigrationError(f"cannot read the database's settings: {redact.scrub(str(exc)).strip()}") from None
-    return database, (row[0] if row else None)
+    return database, (str(row[0]) if row and row[0] is not None else None)
 
 
 def _terminate(conn: psycopg.Connection, pid: int) -> bool:
     """End a session and (Postgres 14+) wait until it is gone: a write it was committing is then
     either committed before the copy's snapshot or not at all."""
     if conn.info.server_version >= 140000:
-        return bool(conn.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone()[0])
-    return bool(conn.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0])
+        return pg.scalar(conn, "SELECT pg_terminate_backend(%s, 5000)", (pid,), kind=bool)
+    return pg.scalar(conn, "SELECT pg_terminate_backend(%s)", (pid,), kind=bool)
 
 
 def freeze(url: str) -> FreezeResult:
@@ -100,7 +100,7 @@ def freeze(url: str) -> FreezeResult:
         raise MigrationError(f"cannot freeze writes: {redact.scrub(str(exc)).strip()}") from None
     # Prove it: a fresh session starts read-only.
     with pg.connection(url, autocommit=True, application_name="bbops freeze check") as check:
-        if check.execute("SHOW default_transaction_read_only").fetchone()[0] != "on":
+        if pg.scalar(check, "SHOW default_transaction_read_only", kind=str) != "on":
             raise MigrationError(f"the freeze of {database} did not take: new sessions are still writable")
     return FreezeResult(database, previous, ended, left)
 
@@ -110,7 +110,7 @@ def unfreeze(url: str, previous: str | None) -> tuple[str, int]:
     during the freeze (they started read-only and would stay so). Returns the database and that count."""
     try:
         with _session(url) as conn:
-            database = conn.execute("SELECT current_database()").fetchone()[0]
+            database = pg.scalar(conn, "SELECT current_database()", kind=str)
             name = pg.ident(database)
             if previous is None:
                 conn.execute(sql.SQL("ALTER DATABASE {} RESET default_transaction_read_only").format(name))
@@ -131,4 +131,4 @@ def unfreeze(url: str, previous: str | None) -> tuple[str, int]:
 
 def is_frozen(url: str) -> bool:
     with pg.connection(url, autocommit=True, application_name="bbops freeze check") as conn:
-        return conn.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
+        return pg.scalar(conn, "SHOW default_transaction_read_only", kind=str) == "on"
