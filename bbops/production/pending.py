@@ -29,6 +29,8 @@ def _files(step: Step) -> list[Path]:
         return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else [folder]
     if step.kind == "sql" and step.get("file"):
         return [step.path("file")]
+    if step.kind == "check" and step.get("queries_file"):
+        return [step.path("queries_file")]
     return []
 
 

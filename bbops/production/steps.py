@@ -270,13 +270,26 @@ def _redeploy(ctx: StepContext, p: PendingStep) -> str:
 
 def _check(ctx: StepContext, p: PendingStep) -> str:
     step = p.step
-    result = ctx.health.check(
-        step.get("url"),
-        timeout_seconds=float(step.get("timeout_seconds", 120)),
-        expect_status=step.get("expect_status"),
-        what=f"step {step.id}",
-    )
-    return f"{result.url} answered {result.status} after {result.attempts} attempt(s)"
+    said = []
+    if step.get("queries"):
+        said.append(_probes(ctx, step))
+    if step.get("url"):
+        result = ctx.health.check(
+            step.get("url"),
+            timeout_seconds=float(step.get("timeout_seconds", 120)),
+            expect_status=step.get("expect_status"),
+            what=f"step {step.id}",
+        )
+        said.append(f"{result.url} answered {result.status} after {result.attempts} attempt(s)")
+    return "; ".join(said)
+
+
+def _probes(ctx: StepContext, step: Step) -> str:
+    from bbops.production import probes
+
+    queries_file = step.path("queries_file") if step.get("queries_file") else None
+    found = probes.probes_of(step.get("queries"), queries_file, what=f"step {step.id}")
+    return probes.check(ctx.url(ctx.branch_of(step)), found, log=ctx.log)
 
 
 def _doctor(ctx: StepContext, p: PendingStep) -> str:

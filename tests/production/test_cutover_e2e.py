@@ -11,6 +11,7 @@ than the migrations, while a writer process (the app) writes to it during `bbops
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -193,6 +194,8 @@ def test_cutover_with_a_writer_during_apply(cutover, local_env, monkeypatch):
         step["id"]: "applied" for step in yaml.safe_load(cutover["plan"].read_text())["production"]["steps"]
     }
     assert "data and schema match" in result.stdout and "1 open session(s) ended" in result.stdout
+    for probe in ("products-by-category", "order-history", "product-search"):  # measured, within budget
+        assert re.search(probe + r": p50 \d+\.\d ms, p95 \d+\.\d ms \(within 100 ms, 30 runs\)", result.stdout)
 
 
 def test_a_failing_health_check_rolls_the_cutover_back(cutover, local_env, monkeypatch):

@@ -80,6 +80,7 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
         "freeze-old",
         "copy-from-old",
         "verify-copy",
+        "success-criteria",
         "cutover-env",
         "cutover-redeploy",
         "cutover-health",
@@ -103,7 +104,7 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
 
     # A second apply has nothing to do.
     again = runner.invoke(main, obj=wired, args=["apply", "--plan", str(PLAN), "--auto-approve"])
-    assert again.exit_code == 0 and "nothing pending (7 applied)" in again.output
+    assert again.exit_code == 0 and "nothing pending (8 applied)" in again.output
 
     assert freeze.is_frozen(old)  # the old database stays read-only after the cutover
     # The cutover's undo: write freeze, env and deployment; the new database keeps its data.
