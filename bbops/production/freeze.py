@@ -81,6 +81,10 @@ def _terminate(conn: psycopg.Connection, pid: int) -> bool:
     return pg.scalar(conn, "SELECT pg_terminate_backend(%s)", (pid,), kind=bool)
 
 
+def _still_there(conn: psycopg.Connection, pid: int) -> bool:
+    return pg.scalar(conn, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)", (pid,), kind=bool)
+
+
 def freeze(url: str) -> FreezeResult:
     """Make new sessions on ``url``'s database read-only and end the open ones."""
     database, previous = current(url)
@@ -92,7 +96,7 @@ def freeze(url: str) -> FreezeResult:
                 try:
                     if _terminate(conn, pid):
                         ended += 1
-                    else:
+                    elif _still_there(conn, pid):  # not one that was closing anyway
                         left += 1
                 except psycopg.errors.InsufficientPrivilege:
                     left += 1
