@@ -31,7 +31,7 @@ from bbops.production.health import HealthChecker
 from bbops.production.history import History
 from bbops.production.pending import Recorded, plan_run
 from bbops.production.rollback import PARTS, RollbackFailed, RollbackReport, rollback
-from bbops.production.run import RunReport, apply_production
+from bbops.production.run import RunReport, StepFailed, apply_production
 from bbops.providers.base import Backend
 from bbops.providers.select import app_connection, plan_and_backend
 
@@ -57,6 +57,10 @@ def _print_run(report: RunReport, fmt: str = "text") -> None:
         console.say(f"Production steps: nothing pending ({len(report.already_applied)} applied).")
         return
     console.table(["step", "kind", "outcome", "detail"], [[s.id, s.kind, s.status, s.detail] for s in report.steps])
+    if report.rollback is not None:
+        console.say(f"Automatic rollback to {report.rollback.to}:")
+        for line in report.rollback.lines():
+            console.say(f"  {line}")
 
 
 def run_production_steps(
@@ -81,7 +85,11 @@ def run_production_steps(
     if not yes and on_terminal():
         _print_run(preview)
     confirm(f"Run {len(preview.steps)} production step(s)?", yes=yes, what="run the production steps")
-    report = apply_production(backend, plan, after_rollback=after_rollback, log=_log, health=health)
+    try:
+        report = apply_production(backend, plan, after_rollback=after_rollback, log=_log, health=health)
+    except StepFailed as exc:  # both reports: the steps that ran, and the automatic rollback
+        _print_run(exc.report, fmt)
+        raise
     _print_run(report, fmt)
     return report
 
@@ -169,6 +177,7 @@ def _print_rollback(report: RollbackReport, fmt: str) -> None:
 @click.option("--data", is_flag=True, help="Restore the production branch's data (the old state is kept).")
 @click.option("--env", "env", is_flag=True, help="Put back the env vars production steps changed.")
 @click.option("--deployment", is_flag=True, help="Make the previous production deployment serve again.")
+@click.option("--freeze", is_flag=True, help="Lift the write freezes production steps put on databases.")
 @click.option("--dry-run", is_flag=True, help="Say what each part would do; change nothing.")
 @yes_option
 @plan_option
@@ -179,17 +188,20 @@ def rollback_cmd(
     data: bool,
     env: bool,
     deployment: bool,
+    freeze: bool,
     dry_run: bool,
     yes: bool,
     plan_path: Path | None,
     backend: str,
     fmt: str,
 ) -> None:
-    """Put production back to a restore point: data, env vars, deployment (no part flag: all), then health check.
+    """Put production back to a restore point: data, write freezes, env vars, deployment (no part flag: all),
+    then health check.
 
     Asks first on a terminal (after showing what it would do); elsewhere it needs --yes.
     """
-    chosen = tuple(n for n, on in zip(PARTS, (data, env, deployment), strict=True) if on) or PARTS
+    asked = {"data": data, "freeze": freeze, "env": env, "deployment": deployment}
+    chosen = tuple(n for n in PARTS if asked[n]) or PARTS
     if not dry_run:  # refused before the plan or the backend is even opened
         refuse_off_terminal(yes=yes, what="roll back production")
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):

@@ -51,7 +51,7 @@ from bbops.copy.tasks import (
     open_worker,
     post_jobs,
 )
-from bbops.core import pg
+from bbops.core import pg, pooler
 from bbops.errors import UsageError
 
 MAINTENANCE_WORK_MEM = "256MB"
@@ -115,6 +115,9 @@ def copy_database(
     instead of exporting one; the caller keeps it alive for the whole copy.
     """
     _check_options(jobs, data_only, rebuild_indexes, resume, truncate)
+    # Exported snapshots shared by several connections and session settings do not survive the pooler.
+    pooler.refuse(source_url, "copy --source")
+    pooler.refuse(target_url, "copy --target")
     progress = progress or NullProgress()
     started = time.monotonic()
     report = CopyReport(mode="data-only" if data_only else "full")

@@ -53,7 +53,7 @@ from bbops.copy.catalog import (
     prepare_session,
     select_tables,
 )
-from bbops.core import pg
+from bbops.core import pg, pooler
 from bbops.core.pg import quote_ident
 
 
@@ -216,6 +216,8 @@ def verify_databases(
     jobs: int = 2,
     data_only: bool = False,
 ) -> VerifyReport:
+    pooler.refuse(source_url, "verify --source")  # exported snapshots do not survive the pooler
+    pooler.refuse(target_url, "verify --target")
     started = time.monotonic()
     report = VerifyReport(checksums=checksums)
     source, source_snap = _open(source_url)

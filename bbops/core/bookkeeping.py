@@ -155,7 +155,20 @@ CREATE TABLE IF NOT EXISTS bbops.online_marker (
 );
 """
 
-UPGRADES: tuple[Upgrade, ...] = (Upgrade(1, "bbops' tables as they were before schema versioning", _BASELINE),)
+# Version 2: undo records of write freezes (kind freeze; ``detail`` holds the setting the freeze replaced).
+_FREEZE_UNDO = """
+ALTER TABLE bbops.undo_records ADD COLUMN IF NOT EXISTS detail text;
+ALTER TABLE bbops.undo_records DROP CONSTRAINT IF EXISTS undo_records_kind_check;
+ALTER TABLE bbops.undo_records DROP CONSTRAINT IF EXISTS undo_records_state_check;
+ALTER TABLE bbops.undo_records ADD CONSTRAINT undo_records_kind_check CHECK (kind IN ('env', 'deployment', 'freeze'));
+ALTER TABLE bbops.undo_records ADD CONSTRAINT undo_records_state_check
+    CHECK (state IN ('present', 'absent', 'unreadable', 'deployment', 'freeze'));
+"""
+
+UPGRADES: tuple[Upgrade, ...] = (
+    Upgrade(1, "bbops' tables as they were before schema versioning", _BASELINE),
+    Upgrade(2, "undo records of write freezes", _FREEZE_UNDO),
+)
 
 # Every table the upgrades make (besides schema_version): what ``remove_if_unused`` may drop.
 TABLES = (

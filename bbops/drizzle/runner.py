@@ -13,11 +13,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 
-from bbops.core import pg, redact
+from bbops.core import pg, pooler, redact
 from bbops.core.locks import Holder, advisory_lock
 from bbops.drizzle import history
 from bbops.drizzle.compare import MigrationState, MigrationStatus, compare
@@ -118,7 +117,7 @@ def migrate_up(
                 tuple(warnings),
                 time.monotonic() - started,
             )
-        if _is_pooled(url):
+        if pooler.is_pooled(url):
             warn("this looks like a pooled connection; the migration lock needs a direct (unpooled) URL")
         with advisory_lock(
             conn, lock_key(target), timeout=lock_timeout, purpose="migrate up", on_wait=_waiting(emit, lock_timeout)
@@ -232,14 +231,6 @@ def _waiting(emit: Callable[[str], None], timeout: float) -> Callable[[list[Hold
         emit(f"waiting up to {timeout:g}s for the migration lock held by {who}")
 
     return told
-
-
-def _is_pooled(url: str) -> bool:
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return False
-    return "-pooler." in host
 
 
 def _short(h: str | None) -> str:

@@ -35,6 +35,7 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
     for target, spec in ((data.get("vercel") or {}).get("targets") or {}).items():
         need_branch(("vercel", "targets", target, "branch"), spec.get("branch"), "branch")
         for key, source in (spec.get("env") or {}).items():
+            out += _public_connection(loaded, ("vercel", "targets", target, "env", key), key, source)
             if source.get("connection") and source.get("type") == "plain":
                 out.append(
                     loaded.problem(
@@ -66,9 +67,15 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
             out += _migrations_dir(loaded, (*path, "dir"), base_dir / step["dir"])
         elif step["kind"] == "sql":
             out += _file(loaded, (*path, "file"), base_dir / step["file"])
+        elif step["kind"] == "check" and step.get("queries_file"):
+            out += _file(loaded, (*path, "queries_file"), base_dir / step["queries_file"])
         elif step["kind"] == "doctor" and step.get("queries"):
             out += _file(loaded, (*path, "queries"), base_dir / step["queries"])
         elif step["kind"] == "env":
+            for key, source in (step.get("env") or {}).items():
+                out += _public_connection(loaded, (*path, "env", key), key, source)
+            for key, source in (step.get("undo") or {}).items():
+                out += _public_connection(loaded, (*path, "undo", key), key, source)
             for key in sorted(set(step.get("undo") or {}) - set(step.get("env") or {})):
                 out.append(loaded.problem((*path, "undo", key), f"`{key}` is not one of the variables this step sets"))
     out += _stream_problems(loaded, production.get("steps") or [])
@@ -118,6 +125,27 @@ def _template_problems(loaded: Loaded, template: str, branches: list[str]) -> li
             "choose a template no long-lived branch matches (e.g. `preview/pr-{pr}`)",
         )
     ]
+
+
+# Next.js inlines NEXT_PUBLIC_* variables into the JavaScript it sends to every browser.
+_PUBLIC_PREFIX = "NEXT_PUBLIC_"
+_URLISH = ("DATABASE", "POSTGRES", "PG", "DB_URL", "_URL_UNPOOLED")
+
+
+def _public_connection(loaded: Loaded, path: tuple[Any, ...], key: str, source: dict[str, Any]) -> list[Problem]:
+    """A connection string in a NEXT_PUBLIC_* variable would ship to browsers: refuse it."""
+    if not key.startswith(_PUBLIC_PREFIX):
+        return []
+    value = str(source.get("value") or "")
+    if source.get("connection") or any(w in value.upper() for w in _URLISH) or value.startswith("postgres"):
+        return [
+            loaded.problem(
+                path,
+                f"`{key}` would ship a database connection string to every browser (Next.js inlines "
+                f"{_PUBLIC_PREFIX}* variables into client code); use a name without {_PUBLIC_PREFIX}",
+            )
+        ]
+    return []
 
 
 def _branch_problems(loaded: Loaded, branches: dict[str, dict[str, Any]]) -> list[Problem]:

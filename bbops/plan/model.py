@@ -203,6 +203,10 @@ class Production:
     restore_point: bool = True
     health_check: str | None = None
     steps: tuple[Step, ...] = ()
+    on_failure: str = "stop"  # stop | rollback | rollback-with-data (a step's own `on_failure` wins)
+
+    def failure_policy(self, step: Step) -> str:
+        return str(step.get("on_failure") or self.on_failure)
 
 
 @dataclass(frozen=True)
@@ -300,4 +304,5 @@ def _production(d: dict[str, Any], base: Path) -> Production:
         restore_point=d.get("restore_point", True),
         health_check=d.get("health_check"),
         steps=tuple(Step(s["id"], s["kind"], dict(s), base) for s in d.get("steps", [])),
+        on_failure=d.get("on_failure", "stop"),
     )

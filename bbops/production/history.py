@@ -58,9 +58,9 @@ class RestorePointRecord:
 @dataclass(frozen=True)
 class UndoRecord:
     step_id: str
-    kind: str  # env | deployment
-    target: str
-    key: str | None
+    kind: str  # env | deployment | freeze
+    target: str  # env: the Vercel target; freeze: the frozen database's name
+    key: str | None  # env: the variable; freeze: the ${NAME} holding the frozen database's URL
     git_branch: str | None
     env_type: str | None
     env_targets: str | None  # the previous variable's targets, comma-separated
@@ -68,6 +68,7 @@ class UndoRecord:
     sealed_value: str | None  # Fernet token of the previous value (present only)
     deployment_id: str | None
     recorded_at: datetime
+    detail: str | None = None  # freeze: the database's setting before it (None: it had none)
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,8 @@ class History:
         with self._conn() as conn:
             conn.execute(
                 "INSERT INTO bbops.undo_records (restore_point, step_id, kind, target, key, git_branch, env_type, "
-                "env_targets, state, sealed_value, deployment_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                "env_targets, state, sealed_value, deployment_id, detail) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     restore_point,
                     record.step_id,
@@ -176,6 +178,7 @@ class History:
                     record.state,
                     record.sealed_value,
                     record.deployment_id,
+                    record.detail,
                 ),
             )
 
@@ -184,7 +187,8 @@ class History:
         with self._conn() as conn:
             rows = conn.execute(
                 "SELECT step_id, kind, target, key, git_branch, env_type, env_targets, state, sealed_value, "
-                "deployment_id, recorded_at FROM bbops.undo_records WHERE recorded_at >= %s ORDER BY recorded_at, id",
+                "deployment_id, recorded_at, detail FROM bbops.undo_records WHERE recorded_at >= %s "
+                "ORDER BY recorded_at, id",
                 (since,),
             ).fetchall()
         return [UndoRecord(*r) for r in rows]

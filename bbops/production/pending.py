@@ -18,8 +18,9 @@ from pathlib import Path
 
 from bbops.plan.model import Plan, Production, Step
 
-# Kinds that change production data or env vars: a restore point comes before the first of them.
-MUTATING = frozenset({"migrations", "sql", "copy", "env", "redeploy", "switch"})
+# Kinds that change production data, env vars or (freeze) the old database: a restore point comes
+# before the first of them, and their undo records belong to it.
+MUTATING = frozenset({"migrations", "sql", "copy", "env", "redeploy", "switch", "freeze"})
 
 
 def _files(step: Step) -> list[Path]:
@@ -28,6 +29,8 @@ def _files(step: Step) -> list[Path]:
         return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else [folder]
     if step.kind == "sql" and step.get("file"):
         return [step.path("file")]
+    if step.kind == "check" and step.get("queries_file"):
+        return [step.path("queries_file")]
     return []
 
 

@@ -12,7 +12,9 @@ to re-run the undone steps until the plan's steps change or
 The production lock is held off the production branch (``production_lock_url``):
 on Neon a restore restarts the branch's compute and would drop it.
 
-Parts run in order data -> env -> deployment -> health check. The first part
+Parts run in order data -> freeze -> env -> deployment -> health check: the
+old database a cutover froze takes writes again before the app is pointed back
+at it. The first part
 that fails stops the rollback: the parts after it are not attempted, and the
 report says for each part whether it was done, failed (and how), or not
 attempted, so the operator knows exactly what state production is in.
@@ -37,7 +39,7 @@ from bbops.production.secretbox import SecretBox, open_box
 from bbops.providers.base import Backend, EnvVar, env_type
 from bbops.providers.select import app_connection
 
-PARTS = ("data", "env", "deployment")
+PARTS = ("data", "freeze", "env", "deployment")
 # The parts a rollback record shows while it runs (and keeps if the run dies half-way).
 UNFINISHED = "unfinished"
 
@@ -124,69 +126,127 @@ def rollback(
         raise UsageError(f"{plan.file.name} has no `production:` and `neon:` sections to roll back")
     if production.health_check:  # a missing ${NAME} must stop the rollback before its first part, not after
         resolve_ref(production.health_check, what="production.health_check")
-    run = run or run_info_from_env()
     url = app_connection(backend, plan, production.branch).url
     history = History(url)
     if not history.exists():
         raise UsageError(f"branch {production.branch} has no production history: nothing was applied there")
-    report = RollbackReport(to=to, branch=production.branch, dry_run=dry_run)
     with production_lock(backend, plan, production.branch, "rollback"):
-        target = _resolve(backend, history, to)
-        if isinstance(target.point, datetime) and "data" in parts and backend.timestamp_restore is None:
-            raise UsageError(
-                f"the {backend.name} backend cannot restore to a timestamp; use a restore point name or `latest`"
-            )
-        report.to = target.label
-        # Read everything now: the data restore below rolls these tables back.
-        undo = history.undo_records(target.since)
-        env_plan = _env_plan(undo) if "env" in parts else []
-        if any(r.state == "present" for r in env_plan):
-            box = box or open_box(backend.name, create=False)
-        deployment = next((r for r in undo if r.kind == "deployment"), None)
-        steps: list[tuple[str, Callable[[PartReport], None]]] = [
-            ("data", lambda p: _data(backend, production.branch, target, p, dry_run)),
-            ("env", lambda p: _env(backend, env_plan, box, p, dry_run)),
-            ("deployment", lambda p: _deployment(backend, deployment, p, dry_run)),
-        ]
-        chosen = [(n, f) for n, f in steps if n in parts]
-        health_url = production.health_check
-        if health_url:
-            checker = health or HealthChecker()
-            chosen.append(("health", lambda p: _health(checker, health_url, p, dry_run)))
-        report.parts = [PartReport(n) for n, _ in chosen]
-        checksum = steps_checksum(production)
-        record: int | None = None
-        if not dry_run:
-            # Recorded before the first part: a rollback that dies half-way still stops the next
-            # apply from silently redoing what it undid (until the steps change or --after-rollback).
-            history.ensure()
-            record = history.add_rollback(target.label, [UNFINISHED], checksum, run)
-        try:
-            for (name, action), part in zip(chosen, report.parts, strict=True):
-                log(f"rollback {name}")
-                try:
-                    action(part)
-                except (BBopsError, OSError) as exc:
-                    part.status, part.error = "failed", redact.scrub(str(exc)).strip()
-                    break
-                if name == "data" and part.status == "done":
-                    # The restore rolled the history back too: record the rollback again at once,
-                    # and the undo records a later rollback may need again.
-                    history.ensure()
-                    record = history.add_rollback(target.label, ["data", UNFINISHED], checksum, run)
-                    for r in undo:
-                        history.add_undo(r, None)
-        finally:
-            done = [p.name for p in report.parts if p.status == "done"]
-            if record is not None:
-                if done:
-                    history.set_rollback_parts(record, done)
-                else:
-                    history.drop_rollback(record)  # nothing changed: nothing for apply to respect
+        return rollback_locked(
+            backend, plan, history, to, parts=parts, dry_run=dry_run, run=run, health=health, box=box, log=log
+        )
+
+
+def rollback_locked(
+    backend: Backend,
+    plan: Plan,
+    history: History,
+    to: str,
+    *,
+    parts: tuple[str, ...] = PARTS,
+    dry_run: bool = False,
+    run: RunInfo | None = None,
+    health: HealthChecker | None = None,
+    box: SecretBox | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> RollbackReport:
+    """The rollback itself, for a caller that holds the production lock (``rollback``, or an apply
+    rolling back its own run)."""
+    production = plan.production
+    assert production is not None
+    run = run or run_info_from_env()
+    report = RollbackReport(to=to, branch=production.branch, dry_run=dry_run)
+    target = _resolve(backend, history, to)
+    if isinstance(target.point, datetime) and "data" in parts and backend.timestamp_restore is None:
+        raise UsageError(
+            f"the {backend.name} backend cannot restore to a timestamp; use a restore point name or `latest`"
+        )
+    report.to = target.label
+    # Read everything now: the data restore below rolls these tables back.
+    undo = history.undo_records(target.since)
+    env_plan = _env_plan(undo) if "env" in parts else []
+    frozen = _freeze_plan(undo) if "freeze" in parts else []
+    if any(r.state == "present" for r in env_plan):
+        box = box or open_box(backend.name, create=False)
+    deployment = next((r for r in undo if r.kind == "deployment"), None)
+    steps: list[tuple[str, Callable[[PartReport], None]]] = [
+        ("data", lambda p: _data(backend, production.branch, target, p, dry_run)),
+        ("freeze", lambda p: _unfreeze(frozen, p, dry_run)),
+        ("env", lambda p: _env(backend, env_plan, box, p, dry_run)),
+        ("deployment", lambda p: _deployment(backend, deployment, p, dry_run)),
+    ]
+    # The freeze part shows only where a freeze was recorded: most plans never freeze anything.
+    chosen = [(n, f) for n, f in steps if n in parts and (n != "freeze" or frozen)]
+    health_url = production.health_check
+    if health_url:
+        checker = health or HealthChecker()
+        chosen.append(("health", lambda p: _health(checker, health_url, p, dry_run)))
+    report.parts = [PartReport(n) for n, _ in chosen]
+    checksum = steps_checksum(production)
+    record: int | None = None
+    if not dry_run:
+        # Recorded before the first part: a rollback that dies half-way still stops the next
+        # apply from silently redoing what it undid (until the steps change or --after-rollback).
+        history.ensure()
+        record = history.add_rollback(target.label, [UNFINISHED], checksum, run)
+    try:
+        for (name, action), part in zip(chosen, report.parts, strict=True):
+            log(f"rollback {name}")
+            try:
+                action(part)
+            except (BBopsError, OSError) as exc:
+                part.status, part.error = "failed", redact.scrub(str(exc)).strip()
+                break
+            if name == "data" and part.status == "done":
+                # The restore rolled the history back too: record the rollback again at once,
+                # and the undo records a later rollback may need again.
+                history.ensure()
+                record = history.add_rollback(target.label, ["data", UNFINISHED], checksum, run)
+                for r in undo:
+                    history.add_undo(r, None)
+    finally:
+        done = [p.name for p in report.parts if p.status == "done"]
+        if record is not None:
+            if done:
+                history.set_rollback_parts(record, done)
+            else:
+                history.drop_rollback(record)  # nothing changed: nothing for apply to respect
     if not report.ok:
         failed = next(p for p in report.parts if p.status == "failed")
         raise RollbackFailed(report, f"rollback part {failed.name} failed: {failed.error}")
     return report
+
+
+def _freeze_plan(records: list[UndoRecord]) -> list[tuple[UndoRecord, str]]:
+    """The first freeze of each database since the point (its setting before any freeze), with its URL.
+
+    The URLs are resolved now, so a missing ${NAME} stops the rollback before its first part.
+    """
+    first: dict[tuple[str, str | None], UndoRecord] = {}
+    for r in records:
+        if r.kind == "freeze":
+            first.setdefault((r.target, r.key), r)
+    out = []
+    for r in first.values():
+        url = resolve_ref(r.key, what=f"the write freeze of {r.target} (step {r.step_id})") or ""
+        redact.register_url(url)
+        out.append((r, url))
+    return out
+
+
+def _unfreeze(frozen: list[tuple[UndoRecord, str]], part: PartReport, dry_run: bool) -> None:
+    from bbops.production import freeze
+
+    if not frozen:
+        part.status = "nothing to do"
+        part.actions.append("no database was frozen since the restore point")
+        return
+    for r, url in frozen:
+        if dry_run:
+            part.actions.append(f"{r.target}: take writes again (lift the freeze of step {r.step_id})")
+            continue
+        database, ended = freeze.unfreeze(url, r.detail)
+        part.actions.append(f"{database}: takes writes again ({ended} read-only session(s) ended)")
+    part.status = "would do" if dry_run else "done"
 
 
 class RollbackFailed(MigrationError):

@@ -13,7 +13,11 @@ Order of a run, and why:
 4. the encryption key for previous env values is checked before any change;
 5. a restore point before the first step that changes data or env vars;
 6. each step is recorded ``running`` then ``applied`` or ``failed``; a failure
-   stops the run (exit 5) and the next run starts from that step (a copy resumes).
+   stops the run (exit 5) and the next run starts from that step (a copy resumes);
+7. with ``on_failure: rollback`` (the plan's or the step's), a failure after the
+   restore point first rolls back what this run changed (write freezes, env vars,
+   the production deployment; the data too with ``rollback-with-data``), still
+   under the same lock; the run's report carries the rollback's, and the exit is 5.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -35,13 +39,23 @@ from bbops.plan.model import Plan
 from bbops.production import restore
 from bbops.production.health import HealthChecker
 from bbops.production.history import History, RunInfo
-from bbops.production.pending import Recorded, first_mutating, pending_steps, plan_run, steps_checksum
+from bbops.production.pending import (
+    PendingStep,
+    Recorded,
+    first_mutating,
+    pending_steps,
+    plan_run,
+    steps_checksum,
+)
 from bbops.production.secretbox import SecretBox, open_box
 from bbops.production.steps import StepContext, preflight, run_step
 from bbops.providers.base import Backend
 from bbops.providers.select import app_connection, lock_url
 
-__all__ = ["RunReport", "apply_production", "pending_steps", "run_info_from_env"]
+if TYPE_CHECKING:
+    from bbops.production.rollback import RollbackReport
+
+__all__ = ["RunReport", "StepFailed", "apply_production", "pending_steps", "run_info_from_env"]
 LOCK_TIMEOUT = 120.0
 
 
@@ -71,6 +85,7 @@ class RunReport:
     restore_point: str | None = None
     restore_point_taken: bool = False
     steps: list[StepOutcome] = field(default_factory=list)
+    rollback: RollbackReport | None = None  # the automatic rollback after a failed step
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,6 +97,9 @@ class RunReport:
         body = (
             f"| step | kind | outcome | detail |\n|---|---|---|---|\n{rows}\n" if self.steps else "Nothing pending.\n"
         )
+        if self.rollback is not None:
+            lines = "\n".join(f"    {line}" for line in self.rollback.lines())
+            body += f"\n#### Automatic rollback to `{self.rollback.to}`\n\n{lines}\n"
         return f"{head}\n\n{point}{body}"
 
 
@@ -275,10 +293,14 @@ def _run(
             message = redact.scrub(str(exc)).strip() or type(exc).__name__
             outcome.detail, outcome.seconds = message, round(time.monotonic() - started, 3)
             history.finish(attempt, error=message)
-            raise MigrationError(
-                f"step {p.step.id} ({p.step.kind}) failed: {message}",
-                hint="fix the cause and run apply again: it starts from this step",
-            ) from None
+            failure = f"step {p.step.id} ({p.step.kind}) failed: {message}"
+            policy = production.failure_policy(p.step)
+            if policy == "stop" or ctx.restore_point is None:  # nothing changed yet: nothing to undo
+                hint = "fix the cause and run apply again: it starts from this step"
+                raise StepFailed(report, failure, hint=hint) from None
+            _roll_back_run(
+                ctx, report, pending[: index + 1], failure, with_data=policy == "rollback-with-data", run=run
+            )
         except KeyboardInterrupt:
             history.finish(attempt, error="interrupted")
             raise
@@ -289,6 +311,66 @@ def _run(
         history.finish(attempt)
         outcome.status, outcome.seconds = "applied", round(time.monotonic() - started, 3)
         log(f"step {p.step.id}: {outcome.detail}")
+
+
+class StepFailed(MigrationError):
+    """A step failed (exit 5); carries the run's report (and the automatic rollback's, if one ran)."""
+
+    def __init__(self, report: RunReport, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.report = report
+
+
+# What undoes each kind of step; data steps only when the plan asks (rollback-with-data).
+_UNDONE_BY = {"freeze": "freeze", "env": "env", "redeploy": "deployment"}
+_DATA_KINDS = frozenset({"migrations", "sql", "copy"})
+
+
+def _roll_back_run(
+    ctx: StepContext, report: RunReport, ran: list[PendingStep], failure: str, *, with_data: bool, run: RunInfo
+) -> None:
+    """Undo the parts this run changed (the failed step included: it may have changed some), then raise."""
+    from bbops.production.rollback import PARTS, RollbackFailed, rollback_locked  # rollback imports this module
+
+    changed = {_UNDONE_BY[p.step.kind] for p in ran if p.step.kind in _UNDONE_BY}
+    if with_data and any(p.step.kind in _DATA_KINDS for p in ran):
+        changed.add("data")
+    parts = tuple(n for n in PARTS if n in changed)
+    assert ctx.restore_point is not None
+    if not parts:
+        raise StepFailed(report, f"{failure}; nothing this run changed needs a rollback")
+    ctx.log(f"rolling back {', '.join(parts)} to {ctx.restore_point}")
+    try:
+        rolled = rollback_locked(
+            ctx.backend,
+            ctx.plan,
+            ctx.history,
+            ctx.restore_point,
+            parts=parts,
+            run=run,
+            health=ctx.health,
+            box=ctx.box() if "env" in parts else None,
+            log=ctx.log,
+        )
+    except RollbackFailed as exc:
+        report.rollback = exc.report
+        raise StepFailed(
+            report,
+            f"{failure}; the automatic rollback failed too: {exc.message}",
+            hint="production is partly rolled back (see the report): finish with `bbops rollback`",
+        ) from None
+    except BBopsError as exc:  # refused before any part (e.g. a missing ${NAME})
+        raise StepFailed(
+            report,
+            f"{failure}; the automatic rollback did not start: {exc.message}",
+            hint="roll back by hand with `bbops rollback --to " + ctx.restore_point + "`",
+        ) from None
+    report.rollback = rolled
+    raise StepFailed(
+        report,
+        f"{failure}; rolled back automatically to {ctx.restore_point}: {', '.join(parts)}",
+        hint="fix the cause, change the plan's steps (or pass --after-rollback) and apply again",
+    )
 
 
 def _require(box: SecretBox | None) -> SecretBox:

@@ -2,10 +2,11 @@
 
 ``migrations`` -> the Drizzle runner, ``copy`` -> the copy engine, ``verify``
 -> the verifier, ``env``/``redeploy`` -> the backend's providers, ``check`` ->
-the health checker. Before an ``env`` step changes a variable, its previous
+the health checker, ``freeze`` -> the write freeze. Before an ``env`` step changes a variable, its previous
 value (sealed with the ``SecretBox``; "absent" when there was none) goes to
 the history; before a production ``redeploy``, the deployment serving
-production. Executors raise on failure and return one line saying what they did.
+production; before a ``freeze``, the frozen database's setting. Executors raise
+on failure and return one line saying what they did.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from bbops.core import pg, redact
+from bbops.core import pg, pooler, redact
 from bbops.drizzle.runner import migrate_up
 from bbops.drizzle.statements import Statement, split_statements
 from bbops.errors import MigrationError
@@ -221,6 +222,33 @@ def _env(ctx: StepContext, p: PendingStep) -> str:
     return f"{target}: set {', '.join(v.key for v in wanted)} from branch {branch}"
 
 
+def _freeze(ctx: StepContext, p: PendingStep) -> str:
+    from bbops.production import freeze
+
+    step = p.step
+    ref = step.get("database")
+    url = resolve_ref(ref, what=f"step {step.id} database") or ""
+    redact.register_url(url)
+    warning = pooler.warning(url, f"step {step.id}")
+    if warning:
+        ctx.log(f"warning: {warning}")
+    database, previous = freeze.current(url)
+    # The undo first: a run cut short right after the freeze must still leave a way back.
+    ctx.history.add_undo(
+        UndoRecord(
+            step.id, "freeze", database, ref, None, None, None, "freeze", None, None, datetime.now(UTC), previous
+        ),
+        ctx.restore_point,
+    )
+    result = freeze.freeze(url)
+    left = (
+        f"; {result.left_open} session(s) could not be ended and stay writable until they reconnect"
+        if result.left_open
+        else ""
+    )
+    return f"{database} takes no writes (new sessions read-only; {result.ended} open session(s) ended{left})"
+
+
 def _redeploy(ctx: StepContext, p: PendingStep) -> str:
     target = p.step.get("target")
     deployments = ctx.backend.deployments
@@ -242,13 +270,26 @@ def _redeploy(ctx: StepContext, p: PendingStep) -> str:
 
 def _check(ctx: StepContext, p: PendingStep) -> str:
     step = p.step
-    result = ctx.health.check(
-        step.get("url"),
-        timeout_seconds=float(step.get("timeout_seconds", 120)),
-        expect_status=step.get("expect_status"),
-        what=f"step {step.id}",
-    )
-    return f"{result.url} answered {result.status} after {result.attempts} attempt(s)"
+    said = []
+    if step.get("queries"):
+        said.append(_probes(ctx, step))
+    if step.get("url"):
+        result = ctx.health.check(
+            step.get("url"),
+            timeout_seconds=float(step.get("timeout_seconds", 120)),
+            expect_status=step.get("expect_status"),
+            what=f"step {step.id}",
+        )
+        said.append(f"{result.url} answered {result.status} after {result.attempts} attempt(s)")
+    return "; ".join(said)
+
+
+def _probes(ctx: StepContext, step: Step) -> str:
+    from bbops.production import probes
+
+    queries_file = step.path("queries_file") if step.get("queries_file") else None
+    found = probes.probes_of(step.get("queries"), queries_file, what=f"step {step.id}")
+    return probes.check(ctx.url(ctx.branch_of(step)), found, log=ctx.log)
 
 
 def _doctor(ctx: StepContext, p: PendingStep) -> str:
@@ -263,6 +304,7 @@ EXECUTORS: dict[str, Callable[[StepContext, PendingStep], str]] = {
     "copy": _copy,
     "verify": _verify,
     "env": _env,
+    "freeze": _freeze,
     "redeploy": _redeploy,
     "check": _check,
     "doctor": _doctor,
@@ -274,7 +316,7 @@ def preflight(pending: list[PendingStep]) -> None:
     """Every ``${NAME}`` the pending steps use must be set: fail (exit 2) before the first change, not midway."""
     for p in pending:
         step = p.step
-        refs = [("source", step.get("source")), ("url", step.get("url"))]
+        refs = [("source", step.get("source")), ("url", step.get("url")), ("database", step.get("database"))]
         refs += [(f"env {key}", spec.get("value")) for key, spec in (step.get("env") or {}).items()]
         refs += [(f"undo {key}", spec.get("value")) for key, spec in (step.get("undo") or {}).items()]
         for what, ref in refs:

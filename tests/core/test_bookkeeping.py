@@ -158,25 +158,33 @@ def test_an_old_database_upgrades_in_place_and_keeps_its_rows(fresh: Callable[[]
 
 def test_upgrades_run_once_in_order_under_one_transaction(fresh: Callable[[], str]) -> None:
     log = "CREATE TABLE IF NOT EXISTS bbops.upgrade_log (n int, at timestamptz DEFAULT clock_timestamp());"
-    first = (*UPGRADES, Upgrade(2, "log", log + "INSERT INTO bbops.upgrade_log (n) VALUES (2);"))
+    n = UPGRADES[-1].version  # the test's upgrades come after the shipped ones
+    first = (*UPGRADES, Upgrade(n + 1, "log", log + f"INSERT INTO bbops.upgrade_log (n) VALUES ({n + 1});"))
     later = (
         *first,
         Upgrade(
-            3, "a column", "ALTER TABLE bbops.seeds ADD COLUMN note text; INSERT INTO bbops.upgrade_log VALUES (3);"
+            n + 2,
+            "a column",
+            f"ALTER TABLE bbops.seeds ADD COLUMN note text; INSERT INTO bbops.upgrade_log VALUES ({n + 2});",
         ),
-        Upgrade(4, "four", "INSERT INTO bbops.upgrade_log (n) VALUES (4);"),
+        Upgrade(n + 3, "four", f"INSERT INTO bbops.upgrade_log (n) VALUES ({n + 3});"),
     )
     with psycopg.connect(fresh(), autocommit=True) as conn:
-        assert bookkeeping.ensure(conn, first) == 2
+        assert bookkeeping.ensure(conn, first) == n + 1
         conn.execute("INSERT INTO bbops.seeds (name, sha256) VALUES ('s', 'x')")
-        assert bookkeeping.ensure(conn, later) == 4
-        assert bookkeeping.ensure(conn, later) == 4  # nothing left: nothing runs again
-        assert [n for (n,) in conn.execute("SELECT n FROM bbops.upgrade_log ORDER BY at, n")] == [2, 3, 4]
+        assert bookkeeping.ensure(conn, later) == n + 3
+        assert bookkeeping.ensure(conn, later) == n + 3  # nothing left: nothing runs again
+        assert [v for (v,) in conn.execute("SELECT n FROM bbops.upgrade_log ORDER BY at, n")] == [n + 1, n + 2, n + 3]
         assert conn.execute("SELECT name, note FROM bbops.seeds").fetchall() == [("s", None)]
 
 
 def test_a_failed_upgrade_leaves_the_version_it_started_from(fresh: Callable[[], str]) -> None:
-    broken = (*UPGRADES, Upgrade(2, "fine", "CREATE TABLE bbops.two (x int);"), Upgrade(3, "bad", "SELECT 1/0;"))
+    n = UPGRADES[-1].version
+    broken = (
+        *UPGRADES,
+        Upgrade(n + 1, "fine", "CREATE TABLE bbops.two (x int);"),
+        Upgrade(n + 2, "bad", "SELECT 1/0;"),
+    )
     with psycopg.connect(fresh(), autocommit=True) as conn:
         bookkeeping.ensure(conn)
         with pytest.raises(psycopg.errors.DivisionByZero):

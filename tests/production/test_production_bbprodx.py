@@ -13,6 +13,7 @@ from bbops.cli import main
 from bbops.core import pg
 from bbops.core.http import Transports
 from bbops.preview.seed import run_seeds
+from bbops.production import freeze
 from bbops.providers.base import EnvVar
 from bbops.providers.local import open_local_backend
 from tests import REPO_ROOT
@@ -76,8 +77,10 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
     assert dry.exit_code == 0, dry.output
     assert [s["id"] for s in json.loads(dry.stdout)["steps"]] == [
         "schema",
+        "freeze-old",
         "copy-from-old",
         "verify-copy",
+        "success-criteria",
         "cutover-env",
         "cutover-redeploy",
         "cutover-health",
@@ -101,9 +104,10 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
 
     # A second apply has nothing to do.
     again = runner.invoke(main, obj=wired, args=["apply", "--plan", str(PLAN), "--auto-approve"])
-    assert again.exit_code == 0 and "nothing pending (6 applied)" in again.output
+    assert again.exit_code == 0 and "nothing pending (8 applied)" in again.output
 
-    # The cutover's undo: env and deployment only; the new database keeps its data.
+    assert freeze.is_frozen(old)  # the old database stays read-only after the cutover
+    # The cutover's undo: write freeze, env and deployment; the new database keeps its data.
     monkeypatch.delenv("APP_HEALTH_URL")  # health is checked only when the URL is known
     undo = runner.invoke(
         main, obj=wired, args=["rollback", "--to", "latest", "--env", "--deployment", "--plan", str(PLAN), "--yes"]
@@ -112,9 +116,12 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
     assert "APP_HEALTH_URL" in undo.output and "env: done" not in undo.output  # refused before any part
     monkeypatch.setenv("APP_HEALTH_URL", "https://bb-prodx.example/api/health")
     undo = runner.invoke(
-        main, obj=wired, args=["rollback", "--to", "latest", "--env", "--deployment", "--plan", str(PLAN), "--yes"]
+        main,
+        obj=wired,
+        args=["rollback", "--to", "latest", "--freeze", "--env", "--deployment", "--plan", str(PLAN), "--yes"],
     )
     assert undo.exit_code == 0, undo.output
+    assert "freeze: done" in undo.stdout and not freeze.is_frozen(old)
     assert "env: done" in undo.stdout and "deployment: done" in undo.stdout and "health: done" in undo.stdout
     assert "data" not in undo.stdout.split("Rollback", 1)[1].split("\n")[1]
     backend = open_local_backend()
