@@ -178,6 +178,17 @@ def _print_rollback(report: RollbackReport, fmt: str) -> None:
 @click.option("--env", "env", is_flag=True, help="Put back the env vars production steps changed.")
 @click.option("--deployment", is_flag=True, help="Make the previous production deployment serve again.")
 @click.option("--freeze", is_flag=True, help="Lift the write freezes production steps put on databases.")
+@click.option(
+    "--stream",
+    "stream",
+    is_flag=True,
+    help="Make the old database the writer again after an online cutover (drains the reverse stream).",
+)
+@click.option(
+    "--accept-data-loss",
+    is_flag=True,
+    help="Roll an online cutover back even when writes made on the new database since the switch would be lost.",
+)
 @click.option("--dry-run", is_flag=True, help="Say what each part would do; change nothing.")
 @yes_option
 @plan_option
@@ -189,6 +200,8 @@ def rollback_cmd(
     env: bool,
     deployment: bool,
     freeze: bool,
+    stream: bool,
+    accept_data_loss: bool,
     dry_run: bool,
     yes: bool,
     plan_path: Path | None,
@@ -200,7 +213,7 @@ def rollback_cmd(
 
     Asks first on a terminal (after showing what it would do); elsewhere it needs --yes.
     """
-    asked = {"data": data, "freeze": freeze, "env": env, "deployment": deployment}
+    asked = {"stream": stream, "data": data, "freeze": freeze, "env": env, "deployment": deployment}
     chosen = tuple(n for n in PARTS if asked[n]) or PARTS
     if not dry_run:  # refused before the plan or the backend is even opened
         refuse_off_terminal(yes=yes, what="roll back production")
@@ -219,6 +232,7 @@ def rollback_cmd(
                 dry_run=dry_run,
                 log=_log if fmt == "text" else lambda _: None,
                 health=HealthChecker(transports().health),
+                accept_data_loss=accept_data_loss,
             )
         except RollbackFailed as exc:
             _print_rollback(exc.report, fmt)

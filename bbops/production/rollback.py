@@ -12,9 +12,11 @@ to re-run the undone steps until the plan's steps change or
 The production lock is held off the production branch (``production_lock_url``):
 on Neon a restore restarts the branch's compute and would drop it.
 
-Parts run in order data -> freeze -> env -> deployment -> health check: the
-old database a cutover froze takes writes again before the app is pointed back
-at it. The first part
+Parts run in order stream -> data -> freeze -> env -> deployment -> health
+check: an online cutover's reverse stream is drained into the old database (and
+the rollback refused when it would lose writes, unless accepted) before a data
+restore of the new branch drops the stream's slot; the old database a cutover
+froze takes writes again before the app is pointed back at it. The first part
 that fails stops the rollback: the parts after it are not attempted, and the
 report says for each part whether it was done, failed (and how), or not
 attempted, so the operator knows exactly what state production is in.
@@ -27,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bbops.core import redact
+from bbops.core import pg, redact
 from bbops.errors import BBopsError, MigrationError, UsageError
 from bbops.plan.model import Plan, resolve_ref
 from bbops.production import restore
@@ -39,7 +41,9 @@ from bbops.production.secretbox import SecretBox, open_box
 from bbops.providers.base import Backend, EnvVar, env_type
 from bbops.providers.select import app_connection
 
-PARTS = ("data", "freeze", "env", "deployment")
+# "stream" first: an online cutover goes back by draining its reverse stream into the old database,
+# which must happen before a data restore of the new branch drops the stream's slot.
+PARTS = ("stream", "data", "freeze", "env", "deployment")
 # The parts a rollback record shows while it runs (and keeps if the run dies half-way).
 UNFINISHED = "unfinished"
 
@@ -120,6 +124,7 @@ def rollback(
     health: HealthChecker | None = None,
     box: SecretBox | None = None,
     log: Callable[[str], None] = lambda _: None,
+    accept_data_loss: bool = False,
 ) -> RollbackReport:
     production = plan.production
     if production is None or plan.neon is None:
@@ -132,7 +137,17 @@ def rollback(
         raise UsageError(f"branch {production.branch} has no production history: nothing was applied there")
     with production_lock(backend, plan, production.branch, "rollback"):
         return rollback_locked(
-            backend, plan, history, to, parts=parts, dry_run=dry_run, run=run, health=health, box=box, log=log
+            backend,
+            plan,
+            history,
+            to,
+            parts=parts,
+            dry_run=dry_run,
+            run=run,
+            health=health,
+            box=box,
+            log=log,
+            accept_data_loss=accept_data_loss,
         )
 
 
@@ -148,6 +163,7 @@ def rollback_locked(
     health: HealthChecker | None = None,
     box: SecretBox | None = None,
     log: Callable[[str], None] = lambda _: None,
+    accept_data_loss: bool = False,
 ) -> RollbackReport:
     """The rollback itself, for a caller that holds the production lock (``rollback``, or an apply
     rolling back its own run)."""
@@ -165,17 +181,20 @@ def rollback_locked(
     undo = history.undo_records(target.since)
     env_plan = _env_plan(undo) if "env" in parts else []
     frozen = _freeze_plan(undo) if "freeze" in parts else []
+    streams = switched_streams(plan, app_connection(backend, plan, production.branch).url) if "stream" in parts else []
     if any(r.state == "present" for r in env_plan):
         box = box or open_box(backend.name, create=False)
     deployment = next((r for r in undo if r.kind == "deployment"), None)
     steps: list[tuple[str, Callable[[PartReport], None]]] = [
+        ("stream", lambda p: _streams_back(streams, p, dry_run, accept_data_loss)),
         ("data", lambda p: _data(backend, production.branch, target, p, dry_run)),
         ("freeze", lambda p: _unfreeze(frozen, p, dry_run)),
         ("env", lambda p: _env(backend, env_plan, box, p, dry_run)),
         ("deployment", lambda p: _deployment(backend, deployment, p, dry_run)),
     ]
     # The freeze part shows only where a freeze was recorded: most plans never freeze anything.
-    chosen = [(n, f) for n, f in steps if n in parts and (n != "freeze" or frozen)]
+    # Likewise the stream part, only where an online cutover switched a stream.
+    chosen = [(n, f) for n, f in steps if n in parts and (n != "freeze" or frozen) and (n != "stream" or streams)]
     health_url = production.health_check
     if health_url:
         checker = health or HealthChecker()
@@ -214,6 +233,58 @@ def rollback_locked(
         failed = next(p for p in report.parts if p.status == "failed")
         raise RollbackFailed(report, f"rollback part {failed.name} failed: {failed.error}")
     return report
+
+
+@dataclass(frozen=True)
+class _Stream:
+    name: str
+    old_url: str
+    new_url: str
+    reverse: bool
+
+
+def switched_streams(plan: Plan, new_url: str) -> list[_Stream]:
+    """The plan's `switch` steps whose stream is switched on the production branch, with the old URLs.
+
+    Read from the stream's own record on the production database (``bbops.online_streams``); the URLs
+    are resolved now, so a missing ${NAME} stops the rollback before its first part.
+    """
+    from bbops.online import state as online_state
+    from bbops.online.names import stream_name
+
+    assert plan.production is not None
+    switches = [s for s in plan.production.steps if s.kind == "switch"]
+    if not switches:
+        return []
+    out = []
+    with pg.connection(new_url, autocommit=True) as conn:
+        for step in switches:
+            current = online_state.load(conn, stream_name(str(step.get("stream"))))
+            if current is None or current.phase != "switched":
+                continue
+            old = resolve_ref(step.get("source"), what=f"step {step.id} source") or ""
+            redact.register_url(old)
+            out.append(_Stream(current.stream, old, new_url, current.reverse))
+    return out
+
+
+def _streams_back(streams: list[_Stream], part: PartReport, dry_run: bool, accept_data_loss: bool) -> None:
+    from bbops.online.reverse import roll_back
+
+    for s in streams:
+        if dry_run:
+            how = (
+                "drain its reverse stream into"
+                if s.reverse
+                else "WITHOUT a reverse stream (writes since are lost), make"
+            )
+            part.actions.append(f"stream {s.name}: {how} the old database and make it the writer again")
+            continue
+        report = roll_back(s.old_url, s.new_url, name=s.name, accept_data_loss=accept_data_loss)
+        state = "caught up: nothing written since the switch is lost" if report.caught_up else "NOT caught up"
+        part.actions.append(f"stream {s.name}: the old database is the writer again (reverse stream {state})")
+        part.actions += report.notes
+    part.status = "would do" if dry_run else "done"
 
 
 def _freeze_plan(records: list[UndoRecord]) -> list[tuple[UndoRecord, str]]:

@@ -8,9 +8,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bbops.online.reverse import reverse_caught_up, roll_back
+from bbops.online.reverse import reverse_caught_up
 from bbops.plan import load_plan, validate_file
 from bbops.production.history import RunInfo
+from bbops.production.rollback import RollbackFailed, rollback
 from bbops.production.run import apply_production
 from bbops.providers.local import open_local_backend
 from tests.online.conftest import drop_replication
@@ -63,8 +64,9 @@ def test_follow_copy_and_switch_steps_hand_writes_over_and_stream_them_back(back
     with psycopg.connect(old, autocommit=True) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         conn.execute("INSERT INTO users VALUES (999, 'the old database is frozen')")
     assert reverse_caught_up(old, new, name="copy_old") is True
-    back = roll_back(old, new, name="copy_old")
-    assert back.caught_up
+    back = rollback(backend, plan, "latest", run=RunInfo("2", "a" * 40, "ci"))
+    (stream,) = [p for p in back.parts if p.name == "stream"]
+    assert stream.status == "done" and "caught up" in stream.actions[0]
     with psycopg.connect(old, autocommit=True) as conn:
         assert conn.execute("SELECT name FROM users WHERE id = 301").fetchone() == ("written after the cutover",)
         conn.execute("INSERT INTO users VALUES (302, 'the old database takes writes again')")
@@ -81,3 +83,19 @@ def test_a_switch_must_name_a_follow_copys_stream(tmp_path: Path) -> None:
     problems = validate_file(path)
     assert any("no earlier `copy` step with `follow: true` streams `copy_old`" in str(p) for p in problems)
     assert any(":" in str(p) and "shop.yaml" in str(p) for p in problems)
+
+
+def test_rollback_of_a_switch_without_reverse_is_refused_unless_loss_is_accepted(backend, shop) -> None:  # type: ignore[no-untyped-def]
+    folder, old = shop
+    (folder / "shop.yaml").write_text(PLAN.format(steps=STEPS.replace(", reverse: true", "")))
+    plan = load_plan(folder / "shop.yaml")
+    apply_production(backend, plan, run=RunInfo("1", "a" * 40, "ci"))
+    with pytest.raises(RollbackFailed, match="accept-data-loss"):
+        rollback(backend, plan, "latest", parts=("stream",), run=RunInfo("2", "a" * 40, "ci"))
+    with psycopg.connect(old, autocommit=True) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        conn.execute("INSERT INTO users VALUES (999, 'still frozen: nothing was rolled back')")
+    done = rollback(backend, plan, "latest", parts=("stream",), run=RunInfo("3", "a" * 40, "ci"), accept_data_loss=True)
+    assert [p.status for p in done.parts] == ["done"]
+    with psycopg.connect(old, autocommit=True) as conn:
+        conn.execute("INSERT INTO users VALUES (999, 'writable again')")
+    drop_replication(old)
