@@ -38,6 +38,15 @@ policy_option = click.option(
 )
 
 
+def _carrier(report: preview.PreviewReport) -> str:
+    """Which deployment was built with the preview's env vars (its database), for people."""
+    if report.deployment is None:
+        return "none yet (a re-run redeploys once Vercel has built the head commit)" if report.env else "-"
+    where = f" {report.deployment_url}" if report.deployment_url else ""
+    state = f" ({report.deployment_state})" if report.deployment_state else ""
+    return f"`{report.deployment}`{where}{state}"
+
+
 def _runner_outputs(report: preview.PreviewReport) -> None:
     """Step outputs and a job summary; never a connection string (GitHub drops outputs holding secrets)."""
     if not gha.active():
@@ -50,6 +59,8 @@ def _runner_outputs(report: preview.PreviewReport) -> None:
         ("expires-at", report.expires_at or ""),
         ("migrations", ",".join(report.migrations)),
         ("git-branch", report.git_branch or ""),
+        ("deployment", report.deployment or ""),
+        ("deployment-url", report.deployment_url or ""),
     ):
         gha.set_output(name, value)
     rows = "\n".join(
@@ -61,6 +72,7 @@ def _runner_outputs(report: preview.PreviewReport) -> None:
             ("seeds", ", ".join(report.seeds) or "none"),
             ("scrubbed", ", ".join(report.scrubbed) or "nothing"),
             ("env vars", ", ".join(report.env) or "none"),
+            ("deployment with this database", _carrier(report)),
             ("expires", report.expires_at or "never"),
         )
     )
@@ -68,7 +80,9 @@ def _runner_outputs(report: preview.PreviewReport) -> None:
 
 
 def _log(fmt: str) -> Callable[[str], None]:
-    return (lambda line: console.say(line, stderr=True)) if fmt == "text" else (lambda _: None)
+    # Progress goes to stderr in every format: with --format json (the preview-create action) stdout
+    # carries only the report, and a wait for a Vercel build must still show in the job's log.
+    return lambda line: console.say(line, stderr=True)
 
 
 def _policy(plan: Plan, policy_from: Path | None, fmt: str) -> Plan:
@@ -134,6 +148,7 @@ def create_cmd(
     console.say(f"  scrubbed:   {', '.join(report.scrubbed) or 'nothing'}")
     scope = f" (git branch {report.git_branch})" if report.git_branch else " (no git branch given: none set)"
     console.say(f"  env vars:   {', '.join(report.env) or 'none'}{scope}")
+    console.say(f"  deployment: {_carrier(report)}")
     console.say(f"  took:       {report.seconds:.2f}s")
 
 
@@ -228,7 +243,8 @@ def list_cmd(plan_path: Path | None, backend: str, fmt: str) -> None:
 @backend_option
 @format_option
 def gc_cmd(dry_run: bool, plan_path: Path | None, backend: str, fmt: str) -> None:
-    """Delete expired previews and orphans (a branch without env vars, env vars without a branch)."""
+    """Delete expired previews, orphans (a branch without env vars, env vars without a branch), and
+    restore points and rolled-back states past the plan's ``production.retention``."""
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         report = preview.gc(be, plan, dry_run=dry_run)
     if fmt == "json":
@@ -239,10 +255,11 @@ def gc_cmd(dry_run: bool, plan_path: Path | None, backend: str, fmt: str) -> Non
         ("expired", report.expired),
         ("orphan branch", report.orphan_branches),
         ("orphan env vars", report.orphan_env),
+        ("past retention", report.pruned),
     ):
         for item in items:
             console.say(f"{verb} {label}: {item}")
-    if not (report.expired or report.orphan_branches or report.orphan_env):
+    if not (report.expired or report.orphan_branches or report.orphan_env or report.pruned):
         console.say("nothing to clean up")
 
 

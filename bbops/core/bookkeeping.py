@@ -168,6 +168,12 @@ ALTER TABLE bbops.undo_records ADD CONSTRAINT undo_records_state_check
 UPGRADES: tuple[Upgrade, ...] = (
     Upgrade(1, "bbops' tables as they were before schema versioning", _BASELINE),
     Upgrade(2, "undo records of write freezes", _FREEZE_UNDO),
+    Upgrade(
+        3,
+        "preview_env records the head commit and the deployment built with the preview's env vars",
+        "ALTER TABLE bbops.preview_env ADD COLUMN IF NOT EXISTS sha text;\n"
+        "ALTER TABLE bbops.preview_env ADD COLUMN IF NOT EXISTS deployment text;\n",
+    ),
 )
 
 # Every table the upgrades make (besides schema_version): what ``remove_if_unused`` may drop.

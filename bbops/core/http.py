@@ -217,7 +217,7 @@ class ApiClient:
             log.debug("%s %s %s -> %s", self.service, method, path, status)
             if response.is_success or status in allow:
                 return response
-            retryable = status in REFUSED_STATUSES or (status in GATEWAY_STATUSES and safe)
+            retryable = status in REFUSED_STATUSES or rate_limited(response) or (status in GATEWAY_STATUSES and safe)
             if retryable and not last and self._pause(attempt, response, method, path, str(status)):
                 continue
             if status in GATEWAY_STATUSES and not safe:
@@ -276,7 +276,7 @@ class ApiClient:
             except (TypeError, ValueError):
                 pass
         reset = response.headers.get("X-RateLimit-Reset")
-        if reset and response.status_code == 429:
+        if reset and (response.status_code == 429 or rate_limited(response)):
             try:
                 value = float(reset)
             except ValueError:
@@ -286,6 +286,15 @@ class ApiClient:
                 value /= 1000
             return max(0.0, value - self.clock())
         return None
+
+
+def rate_limited(response: httpx.Response) -> bool:
+    """A 403 that is a rate limit, not a refusal: GitHub answers its primary and secondary
+    limits with 403 and ``x-ratelimit-remaining: 0`` or ``retry-after`` ("Rate limits for the
+    REST API", docs.github.com); like a 429, nothing was done and the request may be repeated."""
+    if response.status_code != 403:
+        return False
+    return response.headers.get("x-ratelimit-remaining") == "0" or "retry-after" in response.headers
 
 
 def _param(value: Any) -> str:

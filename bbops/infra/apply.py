@@ -80,6 +80,7 @@ def desired_state(plan: Plan) -> Desired:
 
 
 def _read_env(backend: Backend, targets: set[str]) -> tuple[ObservedEnv, ...]:
+    # Vercel lists no value (its listing does not decrypt): its variables compare by fingerprint.
     observed = []
     for var in backend.env.list_env():
         if var.git_branch is not None:
@@ -171,7 +172,7 @@ def _run(backend: Backend, action: Action) -> None:
         _infra(backend).create_endpoint(
             data["branch"], type="read_only", autoscaling_min_cu=data["min_cu"], autoscaling_max_cu=data["max_cu"]
         )
-    elif action.area == "replica" and action.op == "update":
+    elif action.area in ("replica", "compute") and action.op == "update":
         _infra(backend).update_endpoint(data["id"], data["fields"])
     elif action.area == "replica" and action.op == "delete":
         _infra(backend).delete_endpoint(data["id"])

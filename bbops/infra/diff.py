@@ -18,11 +18,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bbops.production.restore import preserved_of
 from bbops.providers.base import Branch, Endpoint, EnvType, ProjectSettings, stored_value_matches
 
 Op = Literal["create", "update", "delete", "no-op"]
 MASK = "***"
-RANK = {"project": 0, "branch": 1, "replica": 2, "env": 3}
+RANK = {"project": 0, "branch": 1, "replica": 2, "compute": 2, "env": 3}
+# The project's compute settings that each existing read-write compute also carries.
+COMPUTE_FIELDS = ("autoscaling_min_cu", "autoscaling_max_cu", "suspend_timeout_seconds")
 # How a backend fingerprints a value it will not return (Vercel's sensitive env vars); see providers.base.fingerprint.
 Fingerprint = Callable[[str], str]
 IMMUTABLE_SETTINGS = {"region": "a project's region", "pg_version": "a project's Postgres version"}
@@ -128,6 +131,7 @@ class Observed:
 def diff(desired: Desired, observed: Observed) -> list[Action]:
     """Every action that makes ``observed`` match ``desired``, in dependency order."""
     actions = _settings(desired, observed) + _branches(desired, observed) + _replicas(desired, observed)
+    actions += _computes(desired, observed)
     actions += _env(desired, observed)
     return sorted(actions, key=lambda a: (a.op == "delete", a.rank))
 
@@ -201,7 +205,10 @@ def _branches(desired: Desired, observed: Observed) -> list[Action]:
         refusals: list[str] = []
         if have.protected != want.protected:
             changed.append(Change("protected", have.protected, want.protected))
-        if want.parent is not None and have.parent != want.parent:
+        # A rollback on Neon moves the children of the restored branch under its preserved state
+        # (``main-before-rollback-...``): the plan's "development descends from main" still holds.
+        moved = want.parent is not None and preserved_of(have.parent) == want.parent.replace("/", "-")
+        if want.parent is not None and have.parent != want.parent and not moved:
             changed.append(Change("parent", have.parent, want.parent))
             refusals.append("a branch's parent cannot change (delete and recreate it by hand)")
         if have.default != want.default:
@@ -280,6 +287,36 @@ def _replicas(desired: Desired, observed: Observed) -> list[Action]:
     return actions
 
 
+def _computes(desired: Desired, observed: Observed) -> list[Action]:
+    """The read-write computes of the plan's branches follow the project's compute settings.
+
+    Neon applies ``default_endpoint_settings`` only to computes created later; an existing
+    compute keeps its own (``PATCH /projects/{id}/endpoints/{endpoint_id}``), so each is
+    compared and updated here (design.md, "Behaviour the services document").
+    """
+    wanted = {f: desired.settings[f] for f in COMPUTE_FIELDS if desired.settings.get(f) is not None}
+    if observed.endpoints is None or not wanted:
+        return []
+    actions = []
+    for want in desired.branches:
+        computes = sorted(
+            (e for e in observed.endpoints if e.branch == want.name and e.type == "read_write"), key=lambda e: e.id
+        )
+        for i, have in enumerate(computes):
+            changes = tuple(Change(f, getattr(have, f), w) for f, w in wanted.items() if not _same(getattr(have, f), w))
+            actions.append(
+                Action(
+                    "update" if changes else "no-op",
+                    "compute",
+                    f"neon.branch.{want.name}.compute" + (f"[{i}]" if i else ""),
+                    changes,
+                    {"id": have.id, "fields": {c.field: c.after for c in changes}},
+                    rank=RANK["compute"] * 100 + 1,
+                )
+            )
+    return actions
+
+
 def _env(desired: Desired, observed: Observed) -> list[Action]:
     actions = []
     for want in desired.env:
@@ -299,7 +336,8 @@ def _env(desired: Desired, observed: Observed) -> list[Action]:
         if current.type != want.type:
             changed.append(Change("type", current.type, want.type))
         if not _value_matches(want, current, observed):
-            changed.append(Change("value", MASK if current.type != "plain" else current.value, want.source()))
+            shown = current.value if current.type == "plain" and current.value is not None else MASK
+            changed.append(Change("value", shown, want.source()))
         actions.append(
             Action(
                 "update" if changed else "no-op",

@@ -184,6 +184,8 @@ def _autoscaling_problems(loaded: Loaded, data: dict[str, Any]) -> list[Problem]
     for name, b in (neon.get("branches") or {}).items():
         rr = (b or {}).get("read_replicas") or {}
         places.append((("neon", "branches", name, "read_replicas", "autoscaling"), rr.get("autoscaling")))
+    compute = (data.get("preview") or {}).get("compute") or {}
+    places.append((("preview", "compute", "autoscaling"), compute.get("autoscaling")))
     for path, a in places:
         if not a:
             continue

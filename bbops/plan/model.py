@@ -153,10 +153,19 @@ class LintIgnore:
 
 
 @dataclass(frozen=True)
+class PreviewCompute:
+    """The compute each preview branch gets (``preview.compute``); None fields follow the project."""
+
+    autoscaling: Autoscaling | None = None
+    suspend_timeout_seconds: int | None = None
+
+
+@dataclass(frozen=True)
 class Preview:
     parent: str
     branch_name: str = DEFAULT_BRANCH_TEMPLATE
     ttl_days: float = DEFAULT_TTL_DAYS
+    compute: PreviewCompute | None = None
     migrations: Path | None = None
     seed: tuple[Path, ...] = ()
     scrub: tuple[ScrubRule, ...] = ()
@@ -198,9 +207,18 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How many restore points and rolled-back states ``bbops preview gc`` keeps (defaults in the schema)."""
+
+    keep_last: int = 3
+    keep_days: int = 7
+
+
+@dataclass(frozen=True)
 class Production:
     branch: str = "main"
     restore_point: bool = True
+    retention: Retention = Retention()
     health_check: str | None = None
     steps: tuple[Step, ...] = ()
     on_failure: str = "stop"  # stop | rollback | rollback-with-data (a step's own `on_failure` wins)
@@ -289,6 +307,11 @@ def _preview(d: dict[str, Any], base: Path) -> Preview:
         parent=d["parent"],
         branch_name=d.get("branch_name", DEFAULT_BRANCH_TEMPLATE),
         ttl_days=d.get("ttl_days", DEFAULT_TTL_DAYS),
+        compute=PreviewCompute(
+            _autoscaling(d["compute"].get("autoscaling")), d["compute"].get("suspend_timeout_seconds")
+        )
+        if d.get("compute")
+        else None,
         migrations=(base / d["migrations"]).resolve() if d.get("migrations") else None,
         seed=tuple((base / s).resolve() for s in d.get("seed", [])),
         scrub=tuple(ScrubRule(r["table"], r["column"], r["with"]) for r in d.get("scrub", [])),
@@ -302,6 +325,7 @@ def _production(d: dict[str, Any], base: Path) -> Production:
     return Production(
         branch=d.get("branch", "main"),
         restore_point=d.get("restore_point", True),
+        retention=Retention(**d.get("retention", {})),
         health_check=d.get("health_check"),
         steps=tuple(Step(s["id"], s["kind"], dict(s), base) for s in d.get("steps", [])),
         on_failure=d.get("on_failure", "stop"),

@@ -12,6 +12,7 @@ from bbops.preview.lifecycle import policy_of, preview_lock
 from bbops.preview.ownership import check_ours, owned_pr
 from bbops.preview.request import check_git_branch, check_pr
 from bbops.preview.sharing import git_branch_lock, previews_on
+from bbops.production import retention
 from bbops.providers.base import Backend, Branch
 
 # A branch without its env-var partner is only an orphan once it is this old: a
@@ -81,6 +82,7 @@ class GcReport:
     expired: list[str] = field(default_factory=list)
     orphan_branches: list[str] = field(default_factory=list)
     orphan_env: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)  # restore points and rolled-back states past retention
     dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -122,6 +124,7 @@ def gc(backend: Backend, plan: Plan, *, dry_run: bool = False, now: datetime | N
                     continue
                 delete_preview_env(backend, plan, git_branch)
         report.orphan_env.append(f"{git_branch}: {', '.join(keys)}")
+    report.pruned = retention.prune(backend, plan, dry_run=dry_run, now=now)
     return report
 
 

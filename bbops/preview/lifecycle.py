@@ -8,33 +8,33 @@ preview's branch name, so two runs for the same PR (a `synchronize` racing a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
-
 from bbops.core import pg
 from bbops.core.locks import advisory_lock
 from bbops.drizzle.runner import migrate_up
-from bbops.errors import BBopsError, UsageError
+from bbops.errors import BBopsError, ProviderError, UsageError
 from bbops.plan.model import Plan, Preview
 from bbops.preview.anonymize import Scrubbed, scrub
-from bbops.preview.env import hand_out_env
+from bbops.preview.env import HandedOut, deploy_handed_out, hand_out_env
 from bbops.preview.ownership import check_ours
 from bbops.preview.request import PullRequest, check_git_branch, check_pr
 from bbops.preview.scrubkey import scrub_key
 from bbops.preview.seed import run_seeds
-from bbops.preview.sharing import git_branch_lock, previews_on
-from bbops.providers.base import Backend
+from bbops.preview.sharing import git_branch_lock, lock_branch, previews_on
+from bbops.providers.base import SMALLEST_BRANCH_LIMIT, Backend, Branch, ComputeSize
 from bbops.providers.select import app_connection, lock_url
 from bbops.review.measure import review_migrations
 
 LOCK_TIMEOUT = 120.0
 # Annotation of a root branch whose migrations and seed files all ran (a failed seed leaves it unset).
 ROOT_READY = "bbops_root_ready"
+# A refresh within this much of the last one leaves the expiry as it is (one request fewer per push).
+EXPIRY_STEP = timedelta(hours=1)
 
 
 @dataclass
@@ -51,8 +51,13 @@ class PreviewReport:
     seeds: list[str] = field(default_factory=list)
     scrubbed: list[str] = field(default_factory=list)
     env: list[str] = field(default_factory=list)
-    redeployed: str | None = None
     review: dict[str, Any] | None = None  # the measured migration review (bbops.review.measured)
+    env_changed: list[str] = field(default_factory=list)
+    commit: str | None = None
+    # The deployment built with this preview's env vars (its database); None: none yet.
+    deployment: str | None = None
+    deployment_state: str | None = None
+    deployment_url: str | None = None
     seconds: float = 0.0
     # Other open PRs previewed from the same git branch: they share its env vars (the newest preview's).
     git_branch_shared_with: list[int] = field(default_factory=list)
@@ -76,9 +81,7 @@ def _expiry(policy: Preview, now: datetime) -> datetime:
 @contextmanager
 def preview_lock(backend: Backend, plan: Plan, name: str) -> Iterator[None]:
     """An advisory lock for one preview, on a database that is never a template source."""
-    assert plan.neon is not None
-    # On Neon, the default branch's direct endpoint is shared by every run and never copied from.
-    url = lock_url(backend, plan, plan.neon.default_branch.name)
+    url = lock_url(backend, plan, lock_branch(plan))
     with pg.connection(url, autocommit=True) as conn:
         with advisory_lock(conn, f"bbops preview {name}", timeout=LOCK_TIMEOUT, purpose=f"preview {name}"):
             yield
@@ -90,10 +93,17 @@ def ensure_long_lived(backend: Backend, plan: Plan, log: Callable[[str], None] =
     Only the local backend can make a root branch; on Neon the project's default
     branch always exists and `bbops apply` creates the others.
     """
+    return _ensure_long_lived(backend, plan, {b.name: b for b in backend.branches.list_branches()}, log)
+
+
+def _ensure_long_lived(
+    backend: Backend, plan: Plan, present: Mapping[str, Branch], log: Callable[[str], None]
+) -> list[str]:
+    """``ensure_long_lived`` given the branch names one listing found (one lookup per command)."""
     assert plan.neon is not None
     made = []
     for spec in plan.neon.creation_order():
-        existing = backend.branches.get_branch(spec.name)
+        existing = present.get(spec.name)
         # Only roots bbops made itself (local backend) may be half-prepared; Neon makes its own.
         unfinished_root = backend.roots is not None and spec.parent is None and existing is not None
         if existing and not (unfinished_root and existing.annotations.get(ROOT_READY) != "true"):
@@ -154,17 +164,25 @@ def create(
     now = now or datetime.now(UTC)
     name = policy.branch_for(number)
     key = scrub_key(backend.name)  # before anything is made: a preview that cannot be scrubbed is never made
-    ensure_long_lived(backend, plan, log)
+    present = {b.name: b for b in backend.branches.list_branches()}
+    made = _ensure_long_lived(backend, plan, present, log)
     with preview_lock(backend, plan, name):
-        existing = backend.branches.get_branch(name)
+        # Again, under the lock (another run may have made it); the whole listing also serves previews_on.
+        listed = backend.branches.list_branches()
+        existing = next((b for b in listed if b.name == name), None)
         annotations = request.annotations()
         if existing:
             check_ours(plan, existing, number)
-            branch = backend.branches.update_branch(name, expires_at=_expiry(policy, now), annotations=annotations)
+            expiry = _expiry(policy, now)
+            if existing.expires_at is not None and expiry - existing.expires_at < EXPIRY_STEP:
+                branch = existing  # refreshed within the hour: no need to ask Neon again
+            else:
+                branch = backend.branches.update_branch(name, expires_at=expiry, annotations=annotations)
             log(f"reusing {name}; expiry refreshed")
         else:
+            _check_branch_budget(backend, len(set(present) | set(made)), name)
             branch = backend.branches.create_branch(
-                name, parent=parent, annotations=annotations, expires_at=_expiry(policy, now)
+                name, parent=parent, annotations=annotations, expires_at=_expiry(policy, now), compute=_compute(policy)
             )
             log(f"created {name} from {parent}")
             _own_password(backend, plan, name)
@@ -174,11 +192,37 @@ def create(
             parent=branch.parent or parent,
             created=existing is None,
             git_branch=request.git_branch,
+            commit=request.commit,
         )
-        _prepare_or_clean_up(backend, plan, report, key, log, fresh=existing is None)
+        _prepare_or_clean_up(backend, plan, report, key, log, fresh=existing is None, listed=listed)
         report.expires_at = branch.expires_at.isoformat() if branch.expires_at else None
     report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+def _compute(policy: Preview) -> ComputeSize | None:
+    """The plan's ``preview.compute`` as the provider takes it (None: the project's defaults)."""
+    c = policy.compute
+    if c is None:
+        return None
+    return ComputeSize(
+        c.autoscaling.min_cu if c.autoscaling else None,
+        c.autoscaling.max_cu if c.autoscaling else None,
+        c.suspend_timeout_seconds,
+    )
+
+
+def _check_branch_budget(backend: Backend, count: int, name: str) -> None:
+    """Refuse, before creating anything, when the project already has as many branches as its plan allows."""
+    if backend.limits is None or count < SMALLEST_BRANCH_LIMIT:
+        return  # every plan allows this many: no need to ask
+    limit = backend.limits.branch_limit()
+    if limit is not None and count >= limit:
+        raise ProviderError(
+            f"cannot create {name}: the project has {count} branches and its plan allows {limit}",
+            hint="delete previews no longer needed (`bbops preview gc`), let `bbops gc` prune old restore points "
+            "and *-before-rollback-* branches, or raise the project's plan",
+        )
 
 
 def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], None] = lambda _: None) -> PreviewReport:
@@ -201,6 +245,7 @@ def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], Non
             parent=branch.parent or policy.parent,
             created=False,
             git_branch=branch.annotations.get("git_branch"),
+            commit=branch.annotations.get("commit"),
         )
         _prepare_or_clean_up(backend, plan, report, key, log, fresh=True)
         report.expires_at = branch.expires_at.isoformat() if branch.expires_at else None
@@ -218,7 +263,14 @@ def _own_password(backend: Backend, plan: Plan, name: str) -> None:
 
 
 def _prepare_or_clean_up(
-    backend: Backend, plan: Plan, report: PreviewReport, key: bytes, log: Callable[[str], None], *, fresh: bool
+    backend: Backend,
+    plan: Plan,
+    report: PreviewReport,
+    key: bytes,
+    log: Callable[[str], None],
+    *,
+    fresh: bool,
+    listed: Sequence[Branch] | None = None,
 ) -> None:
     """``_prepare``; if it fails, leave nothing unscrubbed behind.
 
@@ -229,7 +281,7 @@ def _prepare_or_clean_up(
     """
     scrubbed = [False]
     try:
-        _prepare(backend, plan, report, key, log, scrubbed)
+        _prepare(backend, plan, report, key, log, scrubbed, listed)
     except BaseException as exc:
         if scrubbed[0]:
             raise  # only the env vars or the redeploy failed: the data is scrubbed, the next run retries
@@ -265,6 +317,7 @@ def _prepare(
     key: bytes,
     log: Callable[[str], None],
     scrubbed_flag: list[bool],
+    listed: Sequence[Branch] | None = None,
 ) -> None:
     """Migrate, scrub, seed (and scrub what the seed added), then upsert its env vars (no env before scrub).
 
@@ -294,7 +347,13 @@ def _prepare(
                 scrubbed = _merge(scrubbed, scrub(conn, policy.scrub, key))
         report.scrubbed = [str(s) for s in scrubbed]
         scrubbed_flag[0] = True
-        report.env, report.redeployed = _hand_out(backend, plan, report, conn, log)
+        out = deploy_handed_out(backend, _hand_out(backend, plan, report, log, listed), conn, log=log)
+    report.env, report.env_changed = out.keys, out.changed
+    report.deployment, report.deployment_state, report.deployment_url = (
+        out.deployment,
+        out.deployment_state,
+        out.deployment_url,
+    )
 
 
 def _merge(first: list[Scrubbed], second: list[Scrubbed]) -> list[Scrubbed]:
@@ -304,13 +363,17 @@ def _merge(first: list[Scrubbed], second: list[Scrubbed]) -> list[Scrubbed]:
 
 
 def _hand_out(
-    backend: Backend, plan: Plan, report: PreviewReport, conn: psycopg.Connection, log: Callable[[str], None]
-) -> tuple[list[str], str | None]:
+    backend: Backend,
+    plan: Plan,
+    report: PreviewReport,
+    log: Callable[[str], None],
+    listed: Sequence[Branch] | None = None,
+) -> HandedOut:
     """``hand_out_env`` under the git branch's lock (gc and delete check and delete under it too)."""
     if not report.git_branch:
-        return hand_out_env(backend, plan, report.branch, report.git_branch, conn)
+        return hand_out_env(backend, plan, report.branch, report.git_branch, sha=report.commit)
     with git_branch_lock(backend, plan, report.git_branch):
-        others = previews_on(backend, plan, report.git_branch, besides=report.branch)
+        others = previews_on(backend, plan, report.git_branch, besides=report.branch, listed=listed)
         report.git_branch_shared_with = sorted({b.pr for b in others if b.pr})
         if report.git_branch_shared_with:
             prs = ", ".join(f"#{n}" for n in report.git_branch_shared_with)
@@ -318,4 +381,4 @@ def _hand_out(
                 f"warning: git branch {report.git_branch} is also previewed by PR {prs}; Vercel scopes env vars by "
                 "git branch, so its deployments now use this preview's database"
             )
-        return hand_out_env(backend, plan, report.branch, report.git_branch, conn)
+        return hand_out_env(backend, plan, report.branch, report.git_branch, sha=report.commit)

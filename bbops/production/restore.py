@@ -33,6 +33,20 @@ def preserve_name(branch: str, now: datetime | None = None) -> str:
     return f"{branch.replace('/', '-')}-before-rollback-{now.astimezone(UTC).strftime('%Y%m%dt%H%M%S')}"
 
 
+_PRESERVED = re.compile(r"^(?P<branch>.+)-before-rollback-\d{8}t\d{6}$")
+
+
+def preserved_of(name: str | None) -> str | None:
+    """The branch whose rolled-back state ``name`` keeps (``preserve_name``'s inverse), else None.
+
+    Neon's restore with ``preserve_under_name`` moves every child of the restored branch
+    to the preserved one (API reference, BranchRestoreRequest): after a rollback of
+    ``main``, ``development`` hangs under ``main-before-rollback-...``.
+    """
+    match = _PRESERVED.match(name or "")
+    return match.group("branch") if match else None
+
+
 def points(backend: Backend) -> RestorePoints:
     if backend.restore_points is None:
         raise UsageError(f"the {backend.name} backend cannot take restore points")

@@ -197,11 +197,14 @@ def _env(ctx: StepContext, p: PendingStep) -> str:
             redact.register_env_value(value, undo.get("type", "encrypted"))
             state, sealed = "present", box.encrypt(value)
             prev = EnvVar(var.key, value, undo.get("type", "encrypted"), (target,), None)
-        elif prev is not None and prev.value is None:
-            state = "unreadable"  # the provider never returns this value (Vercel's sensitive); rollback will say so
-            ctx.log(f"warning: the previous value of {var.key} is sensitive and cannot be read back")
-        elif prev is not None and prev.value is not None:  # readable (the branch above took the rest)
-            state, sealed = "present", box.encrypt(prev.value)
+        elif prev is not None:
+            # Read by id, never from the listing (Vercel lists ciphertext); None: sensitive, unreadable.
+            previous = ctx.backend.env.read_value(prev)
+            if previous is None:
+                state = "unreadable"  # rollback will refuse and say so
+                ctx.log(f"warning: the previous value of {var.key} is {prev.type} and cannot be read back")
+            else:
+                state, sealed = "present", box.encrypt(previous)
         ctx.history.add_undo(
             UndoRecord(
                 step.id,

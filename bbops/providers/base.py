@@ -75,9 +75,11 @@ class EnvVar:
     """One environment variable with Vercel's model. ``value`` is a secret.
 
     Written variables always carry their value. A listed variable's ``value`` is
-    None where the provider does not return it (the value is opaque, e.g.
-    Vercel's ``sensitive`` type); ``fingerprint`` is then what bbops stored
-    beside the value when it wrote it, and ``env_value_matches`` compares by it.
+    None where the provider does not return it (the value is opaque: Vercel's
+    listing never returns one, ciphertext or nothing); ``fingerprint`` is then what
+    bbops stored beside the value when it wrote it, and ``env_value_matches``
+    compares by it. ``EnvProvider.read_value`` reads a real value by id where one
+    is needed (an undo record).
     """
 
     key: str
@@ -87,6 +89,7 @@ class EnvVar:
     git_branch: str | None = None
     id: str | None = None
     fingerprint: str | None = None
+    changed_at: datetime | None = field(default=None, compare=False)  # when the provider last changed it
 
     def scope(self) -> tuple[str, tuple[str, ...], str | None]:
         """What identifies a variable: the same key may exist once per target set and git branch."""
@@ -97,6 +100,15 @@ class EnvVar:
         if self.value is None:
             raise ValueError(f"env var {self.key}: its value was not returned by the provider, so it cannot be written")
         return self.value
+
+
+@dataclass(frozen=True)
+class ComputeSize:
+    """The compute a new branch gets (Neon's endpoint options); None fields: the project's defaults."""
+
+    min_cu: float | None = None
+    max_cu: float | None = None
+    suspend_timeout_seconds: int | None = None
 
 
 @runtime_checkable
@@ -117,8 +129,11 @@ class BranchProvider(Protocol):
         annotations: Mapping[str, str] | None = None,
         expires_at: datetime | None = None,
         protected: bool = False,
+        compute: ComputeSize | None = None,
     ) -> Branch:
-        """Create ``name`` from the current state of ``parent`` and wait until it is usable."""
+        """Create ``name`` from the current state of ``parent`` and wait until it is usable.
+
+        ``compute``: the size of its compute where the backend has computes (Neon); else ignored."""
         ...
 
     def update_branch(
@@ -197,6 +212,10 @@ class EnvProvider(Protocol):
         """
         ...
 
+    def read_value(self, var: EnvVar) -> str | None:
+        """The real value of a listed variable (by id), or None where the provider never returns it."""
+        ...
+
     def upsert_env(self, variables: Sequence[EnvVar]) -> list[EnvVar]:
         """Create or replace each variable (matched by key, targets and git branch) in one go."""
         ...
@@ -206,12 +225,32 @@ class EnvProvider(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Deployment:
+    """One deployment of the app (Vercel's model): which commit, in which state, made when."""
+
+    id: str
+    sha: str | None
+    state: str  # BUILDING | READY | ERROR | ... (Vercel's states), READY locally
+    created_at: datetime
+    url: str | None = None
+
+
 @runtime_checkable
 class DeploymentProvider(Protocol):
-    """Redeploys so env changes reach the app, and production rollbacks."""
+    """Deployments that pick up env changes, and production rollbacks."""
 
     def redeploy(self, *, target: str, git_branch: str | None = None) -> str | None:
         """Start a new deployment of ``target`` (a git branch's latest preview); its id, or None if none exists."""
+        ...
+
+    def deploy_preview(
+        self, *, git_branch: str, sha: str | None, env_changed_at: datetime, log: Callable[[str], None]
+    ) -> Deployment | None:
+        """Make sure a deployment of ``sha`` (the PR's head; else the branch's newest commit) made after
+        ``env_changed_at`` exists, so it was built with the env vars as they are now: wait (bounded)
+        for the Git integration's build, redeploy it when it predates the change. Never redeploys
+        an older commit. None when no such deployment could be had within the wait."""
         ...
 
     def current_production(self) -> str | None:
@@ -220,6 +259,19 @@ class DeploymentProvider(Protocol):
 
     def rollback(self, deployment_id: str) -> None:
         """Make ``deployment_id`` serve production again."""
+        ...
+
+
+# Every Neon plan allows at least this many branches (the free plan: 10); below it no limit is read.
+SMALLEST_BRANCH_LIMIT = 10
+
+
+@runtime_checkable
+class BranchLimit(Protocol):
+    """A cap on how many branches the project may have (Neon: the plan's ``branches_limit``)."""
+
+    def branch_limit(self) -> int | None:
+        """The most branches the project may have, or None when the provider does not say."""
         ...
 
 
@@ -367,6 +419,7 @@ class Backend:
     restore_points: RestorePoints | None = None
     timestamp_restore: TimestampRestore | None = None
     admin: AdminDatabase | None = None
+    limits: BranchLimit | None = None
     # What to close when the command is done (HTTP clients, catalog connections).
     closers: tuple[Callable[[], None], ...] = ()
 

@@ -75,5 +75,6 @@ def open_cloud_backend(
         infra=neon,
         restore_points=neon,
         timestamp_restore=neon,
+        limits=neon,
         closers=(neon.close, vercel.close),
     )

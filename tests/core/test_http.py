@@ -67,6 +67,22 @@ def test_retry_after_seconds_and_vercel_reset_header_are_honoured():
     assert sleeps == [7.0, 12.0]
 
 
+def test_githubs_403_rate_limits_are_retried_like_429_and_a_plain_403_is_not():
+    sleeps: list[float] = []
+    script = Script(
+        # Primary limit: remaining 0, reset at an epoch; secondary limit: retry-after.
+        httpx.Response(403, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(1_000_000 + 5)}),
+        httpx.Response(403, headers={"retry-after": "9"}, json={"message": "secondary rate limit"}),
+        httpx.Response(201, json={"ok": True}),
+    )
+    assert client(script, sleeps).post("/repos/o/r/issues/1/comments", json={}).json() == {"ok": True}
+    assert sleeps == [5.0, 9.0]
+    refused = Script(httpx.Response(403, headers={"x-ratelimit-remaining": "4999"}, json={"message": "forbidden"}))
+    with pytest.raises(ProviderError) as err:
+        client(refused, sleeps).get("/x")
+    assert err.value.status == 403 and len(refused.calls) == 1
+
+
 def test_a_server_wait_longer_than_accepted_fails_instead_of_hanging():
     sleeps: list[float] = []
     script = Script(httpx.Response(429, headers={"Retry-After": "3600"}, json={"message": "slow down"}))

@@ -14,12 +14,30 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from tests import leakcheck
+
+
+class FakeClock:
+    """Seconds since the epoch that move only when told (``advance``), so waits cost no wall time.
+
+    ``CloudFakes.sleep`` advances it: a client that sleeps while polling lets the
+    fakes' slow work (Vercel builds) progress exactly as far as it waited.
+    """
+
+    def __init__(self, start: float | None = None) -> None:
+        self.now = time.time() if start is None else start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 @dataclass

@@ -48,6 +48,7 @@ class FakeNeon(FakeServer):
         op_ticks: int = 2,
         databases: BranchDatabases | None = None,
         region: str = "aws-eu-central-1",
+        branches_limit: int = 10,
     ) -> None:
         super().__init__(token)
         self.project_id = project_id
@@ -63,6 +64,7 @@ class FakeNeon(FakeServer):
         self.password_resets: list[tuple[str, str]] = []  # (branch id, role) of reset_password calls
         self.fail_next_operation: str | None = None  # action name whose next operation fails
         self.restores: list[dict] = []  # bodies of restore requests, for tests
+        self.deleted: set[str] = set()  # ids of deleted branches: deleting one again answers 204
         self.project: dict[str, Any] = {
             "id": project_id,
             "name": "bb-prodx",
@@ -83,6 +85,14 @@ class FakeNeon(FakeServer):
                 "suspend_timeout_seconds": 0,
             },
             "settings": {"allowed_ips": {"ips": [], "protected_branches_only": False}},
+            # ProjectOwnerData.branches_limit (spec, GET /projects/{id}): the plan's cap on branches;
+            # 10 on the free plan.
+            "owner": {
+                "name": "BB Ops",
+                "email": "ops@example.com",
+                "branches_limit": branches_limit,
+                "subscription_type": "free",
+            },
         }
 
     # -- direct state access for tests ------------------------------------------------
@@ -223,6 +233,7 @@ class FakeNeon(FakeServer):
 
     def _drop_branch(self, branch_id: str) -> None:
         del self.branches[branch_id]
+        self.deleted.add(branch_id)
         self.annotations.pop(branch_id, None)
         for ep_id in [e for e, ep in self.endpoints.items() if ep["branch_id"] == branch_id]:
             del self.endpoints[ep_id]

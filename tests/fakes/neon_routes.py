@@ -93,6 +93,17 @@ def list_branches(fake: FakeNeon, params: dict[str, str]) -> httpx.Response:
 
 def create_branch(fake: FakeNeon, body: dict) -> httpx.Response:
     spec = body.get("branch") or {}
+    if len(fake.branches) >= fake.project["owner"]["branches_limit"]:
+        # Neon refuses past the plan's branches_limit with 422, as it does past projects_limit
+        # ({"code":"PROJECTS_LIMIT_EXCEEDED"}, neondatabase/neonctl#255).
+        limit = fake.project["owner"]["branches_limit"]
+        return httpx.Response(
+            422,
+            json={
+                "code": "BRANCHES_LIMIT_EXCEEDED",
+                "message": f"branches limit of {limit} exceeded, got {len(fake.branches)}",
+            },
+        )
     parent_id = spec.get("parent_id") or next(b["id"] for b in fake.branches.values() if b["default"])
     if parent_id not in fake.branches:
         return fake.error(404, f"branch {parent_id} not found")
@@ -115,7 +126,13 @@ def create_branch(fake: FakeNeon, body: dict) -> httpx.Response:
     ops = [fake._op("create_timeline", branch["id"])]
     endpoints = []
     for ep in body.get("endpoints") or []:
-        endpoint = fake._add_endpoint(branch["id"], ep.get("type", "read_write"))
+        # BranchCreateRequestEndpointOptions (spec): size and suspend timeout, else the project's defaults.
+        sizes = {
+            k: ep[k]
+            for k in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu", "suspend_timeout_seconds")
+            if k in ep
+        }
+        endpoint = fake._add_endpoint(branch["id"], ep.get("type", "read_write"), **sizes)
         endpoints.append(endpoint)
         ops.append(fake._op("start_compute", branch["id"], endpoint["id"]))
     branch["current_state"] = "ready"
@@ -134,6 +151,9 @@ def create_branch(fake: FakeNeon, body: dict) -> httpx.Response:
 
 def one_branch(fake: FakeNeon, method: str, branch_id: str, body: dict) -> httpx.Response:
     branch = fake.branches.get(branch_id)
+    if branch is None and method == "DELETE" and branch_id in fake.deleted:
+        # Spec, deleteProjectBranch: "204: Returned if the branch doesn't exist or has already been deleted".
+        return httpx.Response(204)
     if branch is None:
         return fake.error(404, f"branch {branch_id} not found")
     if method == "GET":
@@ -181,9 +201,16 @@ def restore(fake: FakeNeon, branch_id: str, body: dict) -> httpx.Response:
     fake.restores.append(dict(body, branch_id=branch_id))
     ops = []
     if preserve:
-        kept = fake.add_branch(preserve, parent=source["name"], endpoint=False)
+        # The old state keeps the branch's own parent (None for a root such as main).
+        old_parent = fake.branches[branch["parent_id"]]["name"] if branch.get("parent_id") else None
+        kept = fake.add_branch(preserve, parent=old_parent, endpoint=False)
         if fake.databases:
             fake.databases.reset(kept["id"], branch_id)  # the old state lives on under the new name
+        # Spec, BranchRestoreRequest.preserve_under_name: "All existing child branches will be moved
+        # to the newly created branch under the name preserve_under_name."
+        for child in fake.branches.values():
+            if child.get("parent_id") == branch_id and child["id"] != kept["id"]:
+                child["parent_id"] = kept["id"]
     if fake.databases and not to_self:  # the fake keeps no history: a point in time leaves the data as is
         fake.databases.reset(branch_id, source["id"])
     branch["last_reset_at"] = now()

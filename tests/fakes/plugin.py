@@ -23,6 +23,7 @@ from bbops.core.http import Transports
 from bbops.providers.base import Backend
 from bbops.providers.cloud import open_cloud_backend
 from tests import leakcheck
+from tests.fakes.base import FakeClock
 from tests.fakes.neon import FakeNeon
 from tests.fakes.pgdb import PgBranchDatabases
 from tests.fakes.vercel import FakeVercel
@@ -36,10 +37,13 @@ class CloudFakes:
     neon: FakeNeon
     vercel: FakeVercel
     env: dict[str, str]
+    clock: FakeClock
     sleeps: list[float] = field(default_factory=list)
 
     def sleep(self, seconds: float) -> None:
+        """A client's wait: recorded, and the fakes' clock moves on as far (builds progress meanwhile)."""
         self.sleeps.append(seconds)
+        self.clock.advance(seconds)
 
     @property
     def tokens(self) -> list[str]:
@@ -53,10 +57,11 @@ class CloudFakes:
 
 def make_fakes(databases: PgBranchDatabases | None = None) -> CloudFakes:
     """Fakes of a BB-PRODX-like project: branches main (default, protected) and development."""
+    clock = FakeClock()
     neon = FakeNeon("napi_" + pysecrets.token_hex(16), databases=databases)
     neon.add_branch("main", default=True, protected=True)
     neon.add_branch("development", parent="main")
-    vercel = FakeVercel("vcp_" + pysecrets.token_hex(12), team_id="team_" + "b" * 16)
+    vercel = FakeVercel("vcp_" + pysecrets.token_hex(12), team_id="team_" + "b" * 16, clock=clock)
     vercel.add_deployment(target="production", branch="main")
     env = {
         "NEON_API_KEY": neon.token,
@@ -69,7 +74,7 @@ def make_fakes(databases: PgBranchDatabases | None = None) -> CloudFakes:
         # The preview environment's scrub key (bbops.preview.scrubkey); previews never see it.
         "BBOPS_SCRUB_KEY": leakcheck.remember("scrub-" + pysecrets.token_hex(16)),
     }
-    return CloudFakes(neon, vercel, env)
+    return CloudFakes(neon, vercel, env, clock)
 
 
 def _wired(fakes: CloudFakes, monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudFakes]:

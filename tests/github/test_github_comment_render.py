@@ -30,7 +30,7 @@ REPORT = {
     "seeds": ["seed/catalogue.sql"],
     "scrubbed": ["users.email"],
     "env": ["DATABASE_URL", "DATABASE_URL_UNPOOLED"],
-    "redeployed": None,
+    "deployment": None,
     "seconds": 1.2,
     "something_new": "ignored",
 }

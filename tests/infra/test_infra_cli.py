@@ -21,6 +21,8 @@ EXPECTED = {
     "neon.branch.development": "create",
     "neon.branch.main.read_replica[0]": "update",
     "neon.branch.main.read_replica[1]": "delete",
+    # main's compute kept the settings it was made with (project defaults reach only new computes)
+    "neon.branch.main.compute": "update",
     "vercel.env.production.DATABASE_URL": "update",
     "vercel.env.production.DATABASE_URL_UNPOOLED": "create",
     "vercel.env.development.DATABASE_URL": "update",
@@ -73,11 +75,11 @@ def test_plan_lists_each_difference_once_then_apply_converges(drifted: CloudFake
     assert text.exit_code == 1
     for address in EXPECTED:
         assert text.stdout.count(f" {address}\n") == 1, address
-    assert "Plan: 3 to create, 5 to update, 1 to delete" in text.stdout
+    assert "Plan: 3 to create, 6 to update, 1 to delete" in text.stdout
 
     applied = run(drifted, "apply", "--auto-approve", "--no-steps")
     assert applied.exit_code == 0, applied.output
-    assert "Applied 9 change(s)." in applied.stdout
+    assert "Applied 10 change(s)." in applied.stdout
     check = run(drifted, "plan", "--check")
     assert check.exit_code == 0, check.output
     assert "0 to create, 0 to update, 0 to delete" in check.stdout
@@ -91,6 +93,9 @@ def test_plan_lists_each_difference_once_then_apply_converges(drifted: CloudFake
     )
     replicas = [e for e in neon.endpoints.values() if e["type"] == "read_only"]
     assert len(replicas) == 1 and replicas[0]["autoscaling_limit_max_cu"] == 2.0
+    # Every read-write compute of the plan's branches has the plan's size and suspend timeout.
+    computes = [e for e in neon.endpoints.values() if e["type"] == "read_write"]
+    assert {(e["autoscaling_limit_max_cu"], e["suspend_timeout_seconds"]) for e in computes} == {(4.0, 300)}
     envs = sorted((tuple(e["target"]), e["key"], e["type"]) for e in vercel.envs.values())
     assert envs == [
         (("development",), "DATABASE_URL", "encrypted"),

@@ -50,7 +50,10 @@ def observed(**kw) -> Observed:
             "main": Branch("main", "br-1", protected=True, default=True),
             "development": Branch("development", "br-2", parent="main"),
         },
-        endpoints=(Endpoint("ep-1", "main", "read_write"), Endpoint("ep-2", "main", "read_only", 0.25, 2.0)),
+        endpoints=(
+            Endpoint("ep-1", "main", "read_write", None, 4.0),
+            Endpoint("ep-2", "main", "read_only", 0.25, 2.0),
+        ),
         env=(
             ObservedEnv("production", "DATABASE_URL", "sensitive", "env_1", None, fingerprint(MAIN_URL)),
             ObservedEnv("production", "FEATURE", "plain", "env_2", "on"),
@@ -72,9 +75,26 @@ def test_matching_state_is_all_no_ops():
         "neon.branch.main",
         "neon.branch.development",
         "neon.branch.main.read_replica[0]",
+        "neon.branch.main.compute",
         "vercel.env.production.DATABASE_URL",
         "vercel.env.production.FEATURE",
     }
+
+
+def test_an_existing_compute_that_kept_old_settings_is_updated():
+    # Neon's project defaults reach only computes created later: each existing one is compared.
+    seen = observed(
+        endpoints=(
+            Endpoint("ep-1", "main", "read_write", 0.25, 1.0, 0),
+            Endpoint("ep-3", "development", "read_write", 0.25, 4.0),
+            Endpoint("ep-2", "main", "read_only", 0.25, 2.0),
+        )
+    )
+    found = pending(diff(DESIRED, seen))
+    action = found["neon.branch.main.compute"]
+    assert [(c.field, c.before, c.after) for c in action.changes] == [("autoscaling_max_cu", 1.0, 4.0)]
+    assert action.data == {"id": "ep-1", "fields": {"autoscaling_max_cu": 4.0}}
+    assert "neon.branch.development.compute" not in found  # already right
 
 
 def test_settings_changes_are_field_level_and_immutable_ones_are_blocked():

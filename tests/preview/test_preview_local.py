@@ -214,7 +214,7 @@ def test_cli_lifecycle_json_and_no_password_in_output(local_env, monkeypatch):
         main, ["preview", "create", "--plan", str(PLAN), "--pr", "31", "--git-branch", "f/cli", "--format", "json"]
     )
     assert created.exit_code == 0, created.output
-    doc = json.loads(created.output)
+    doc = json.loads(created.stdout)  # progress lines go to stderr
     assert doc["branch"] == "preview/pr-31" and doc["created"] is True
     listed = json.loads(runner.invoke(main, ["preview", "list", "--plan", str(PLAN), "--format", "json"]).output)
     assert [p["pr"] for p in listed] == [31]
@@ -290,7 +290,7 @@ def test_a_redeploy_that_failed_after_the_env_upsert_is_retried(backend, plan, m
 
     preview.ensure_long_lived(backend, plan)
     calls = []
-    real = backend.deployments.redeploy
+    real = backend.deployments.deploy_preview
 
     def flaky(**kwargs):
         calls.append(kwargs)
@@ -298,14 +298,16 @@ def test_a_redeploy_that_failed_after_the_env_upsert_is_retried(backend, plan, m
             raise ProviderError("deployment service unavailable", method="POST", path="/v13/deployments", status=503)
         return real(**kwargs)
 
-    monkeypatch.setattr(backend.deployments, "redeploy", flaky)
+    monkeypatch.setattr(backend.deployments, "deploy_preview", flaky)
     with pytest.raises(ProviderError):
-        preview.create(backend, plan, preview.PullRequest(51, "f/redeploy"))
+        preview.create(backend, plan, preview.PullRequest(51, "f/redeploy", "a" * 40))
     assert len(backend.env.list_env(git_branch="f/redeploy")) == 2  # the env vars did land
-    again = preview.create(backend, plan, preview.PullRequest(51, "f/redeploy"))
-    assert len(calls) == 2 and again.redeployed is not None  # env unchanged, yet redeployed
-    third = preview.create(backend, plan, preview.PullRequest(51, "f/redeploy"))
-    assert len(calls) == 2 and third.redeployed is None  # nothing new: no redeploy
+    again = preview.create(backend, plan, preview.PullRequest(51, "f/redeploy", "a" * 40))
+    assert len(calls) == 2 and again.deployment is not None and again.env_changed == []  # env unchanged, redeployed
+    third = preview.create(backend, plan, preview.PullRequest(51, "f/redeploy", "a" * 40))
+    assert len(calls) == 2 and third.deployment == again.deployment  # nothing new: nothing done
+    pushed = preview.create(backend, plan, preview.PullRequest(51, "f/redeploy", "b" * 40))
+    assert len(calls) == 3 and pushed.deployment != again.deployment  # a new head commit gets its deployment
 
 
 def test_preview_template_never_takes_over_a_long_lived_or_foreign_branch(backend, plan):

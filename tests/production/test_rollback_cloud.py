@@ -158,3 +158,37 @@ def test_unknown_point_and_no_history(shop, cloud_fakes_pg, cloud_backend_pg):
     _applied(shop, cloud_backend_pg)
     with pytest.raises(UsageError, match="no restore point 'bbops-rp-0000000'"):
         rollback(cloud_backend_pg, plan, "bbops-rp-0000000")
+
+
+def test_after_a_data_rollback_on_neon_the_plan_holds_and_apply_after_rollback_redoes_the_cutover(
+    shop,
+    cloud_fakes_pg,
+    cloud_backend_pg,
+):
+    import dataclasses
+
+    import httpx
+    from click.testing import CliRunner
+
+    from bbops.cli import main
+    from bbops.infra.apply import plan_infra
+
+    plan, health = _applied(shop, cloud_backend_pg, "c" * 40)
+    cutover = _prod_env(cloud_fakes_pg)["DATABASE_URL"]
+    rollback(cloud_backend_pg, plan, "latest", health=health.checker())
+    neon = cloud_fakes_pg.neon
+    # Neon moved main's children under the preserved state (the fake does what the API reference says).
+    assert neon.branches[neon.by_name("development")["parent_id"]]["name"].startswith("main-before-rollback-")
+    assert _prod_env(cloud_fakes_pg) == {"DATABASE_URL": OLD_DB_URL}
+    actions = plan_infra(cloud_backend_pg, plan)
+    assert not [a.address for a in actions if a.blocked]
+    assert next(a for a in actions if a.address == "neon.branch.development").op == "no-op"
+    args = ["--backend", "cloud", "--plan", str(shop / "shop.yaml")]
+    wired = dataclasses.replace(
+        cloud_fakes_pg.transports, health=httpx.MockTransport(lambda request: httpx.Response(200))
+    )
+    checked = CliRunner().invoke(main, obj=wired, args=["plan", "--check", *args])
+    assert checked.exit_code in (0, 1) and "cannot change" not in checked.output, checked.output
+    applied = CliRunner().invoke(main, obj=wired, args=["apply", "--after-rollback", "--auto-approve", *args])
+    assert applied.exit_code == 0, applied.output
+    assert _prod_env(cloud_fakes_pg)["DATABASE_URL"] == cutover  # the cutover is done again

@@ -49,20 +49,33 @@ def test_upsert_is_one_batched_request_and_idempotent(vercel, cloud_fakes):
     assert cloud_fakes.vercel.scoped("DATABASE_URL")[0]["comment"] == fingerprint(url(2))
 
 
-def test_list_filters_by_target_and_git_branch_and_sensitive_values_are_opaque(vercel, cloud_fakes):
+def test_list_filters_by_target_and_git_branch_and_never_reads_values(vercel, cloud_fakes):
     vercel.upsert_env(preview_vars("feat/a") + preview_vars("feat/b", n=3))
     cloud_fakes.vercel.add_env("SENTRY_DSN", "https://dsn.example/1", type="plain", target=["production"])
     listed = vercel.list_env(git_branch="feat/a")
     assert {(v.key, v.git_branch) for v in listed} == {("DATABASE_URL", "feat/a"), ("DATABASE_URL_UNPOOLED", "feat/a")}
-    assert cloud_fakes.vercel.requests[-1].params["decrypt"] == "true"
-    values = {v.key: v.value for v in vercel.list_env(git_branch="feat/b")}
-    assert values["DATABASE_URL"] == url(3)
+    assert "decrypt" not in cloud_fakes.vercel.requests[-1].params
+    # The listing's ciphertext is neither a value nor a secret; the fingerprint in the comment says what it holds.
+    assert all(v.value is None for v in listed)
+    by_key = {v.key: v for v in vercel.list_env(git_branch="feat/b")}
+    assert by_key["DATABASE_URL"].fingerprint == fingerprint(url(3))
+    ciphertext = cloud_fakes.vercel._shown(cloud_fakes.vercel.envs[by_key["DATABASE_URL"].id])["value"]
+    assert redact.scrub(ciphertext) == ciphertext
     assert [v.key for v in vercel.list_env(target="production")] == ["SENTRY_DSN"]
     # Vercel never returns a sensitive value: it is None, and the fingerprint bbops wrote decides.
     vercel.upsert_env([EnvVar("TOKEN", url(9), "sensitive", ("production",))])
     (token,) = [v for v in vercel.list_env(target="production") if v.key == "TOKEN"]
     assert token.value is None and token.fingerprint == fingerprint(url(9))
     assert env_value_matches(token, url(9)) and not env_value_matches(token, url(8))
+
+
+def test_values_are_read_by_id_decrypted_and_sensitive_ones_never(vercel, cloud_fakes):
+    saved = vercel.upsert_env(preview_vars("feat/r", n=7))
+    assert vercel.read_value(saved[0]) == url(7)
+    assert cloud_fakes.vercel.requests[-1].path == f"/v1/projects/bb-prodx/env/{saved[0].id}"
+    hidden = cloud_fakes.vercel.add_env("TOKEN", "t" * 20, type="sensitive", target=["production"])
+    listed = next(v for v in vercel.list_env(target="production") if v.key == "TOKEN")
+    assert listed.id == hidden["id"] and vercel.read_value(listed) is None
 
 
 def test_a_201_with_failed_entries_is_an_error_naming_the_keys(vercel, cloud_fakes):
@@ -121,7 +134,9 @@ def test_redeploy_of_a_branch_preview_and_of_production(vercel, cloud_fakes):
     assert new_id and new_id != old["uid"]
     before = vercel.current_production()
     prod = vercel.redeploy(target="production")
-    assert cloud_fakes.vercel.requests[-1].body["target"] == "production"
+    posted = [r for r in cloud_fakes.vercel.requests if r.method == "POST"]
+    assert posted[-1].body["target"] == "production"
+    # Production moves once the new build is READY; the redeploy waited for it.
     assert vercel.current_production() == prod != before
 
 
@@ -150,6 +165,7 @@ def test_a_lost_redeploy_reply_is_looked_up_not_repeated(vercel, cloud_fakes):
     assert len(made) == 2 and new_id == made[-1]["uid"]
     assert cloud_fakes.vercel.count("POST", "/v13/deployments") == 1
     # Refused before it was sent: one more attempt, still exactly one new deployment.
+    cloud_fakes.sleep(3)  # the first redeploy is built
     cloud_fakes.vercel.fail("POST", "/v13/deployments", kind="timeout")
     vercel.redeploy(target="preview", git_branch="feat/i")
     assert len([d for d in cloud_fakes.vercel.deployments if d["meta"]["githubCommitRef"] == "feat/i"]) == 3

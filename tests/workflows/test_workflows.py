@@ -211,14 +211,19 @@ def test_preview_workflow():
     assert concurrency["cancel-in-progress"] == "${{ github.event.action != 'closed' }}"
     jobs = data["jobs"]
     assert "!=" in jobs["fork"]["if"] and "::notice" in jobs["fork"]["steps"][0]["run"]
+    # Dependabot's runs get no secrets either: skipped with the same explanation as forks.
+    assert "github.event.pull_request.user.login == 'dependabot[bot]'" in jobs["fork"]["if"]
     for name in ("create", "delete"):
         assert "head.repo.full_name == github.repository" in jobs[name]["if"]
+        assert "github.event.pull_request.user.login != 'dependabot[bot]'" in jobs[name]["if"]
         assert jobs[name]["permissions"] == {"contents": "read", "pull-requests": "write"}
     assert [s["uses"].split("@")[0] for s in jobs["create"]["steps"][1:]] == [
         "actions/checkout",  # the base branch's plans: the preview policy
         "./actions/preview-create",
         "./actions/comment",
     ]
+    # refs/pull/N/merge may be gone once a conflicting PR closes: the delete checks out the base commit.
+    assert jobs["delete"]["steps"][0]["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
     assert [s["uses"] for s in jobs["delete"]["steps"][1:]] == ["./actions/preview-delete", "./actions/comment"]
 
 
@@ -233,11 +238,14 @@ def test_plan_workflow():
     assert [s.get("uses") for s in lint["steps"]][1:] == ["./actions/lint"]
 
 
-def test_apply_and_rollback_are_serialised_in_production():
+def test_apply_and_rollback_never_share_a_concurrency_group():
+    # GitHub keeps one pending run per group and cancels the older pending one: a rollback
+    # queued behind an apply would be dropped. The production lock serialises them instead.
     apply_, rollback = (load(ROOT / f".github/workflows/{n}.yml") for n in ("apply", "rollback"))
     assert triggers(apply_)["push"] == {"branches": ["main"], "paths": ["plans/**"]}
+    assert apply_["concurrency"] == {"group": "bbops-apply", "cancel-in-progress": False}
+    assert rollback["concurrency"] == {"group": "bbops-rollback-${{ github.run_id }}", "cancel-in-progress": False}
     for data in (apply_, rollback):
-        assert data["concurrency"] == {"group": "bbops-production", "cancel-in-progress": False}
         (job,) = data["jobs"].values()
         assert job["environment"] == "production"
 

@@ -23,6 +23,7 @@ from bbops.providers.base import (
     AdminDatabase,
     Branch,
     BranchProvider,
+    ComputeSize,
     Connection,
     ProtectedBranches,
     RestorePoints,
@@ -99,6 +100,7 @@ class LocalBranches(LocalRestorePoints, BranchProvider, RootBranches, ProtectedB
         expires_at: datetime | None = None,
         protected: bool = False,
         default: bool = False,
+        compute: ComputeSize | None = None,  # the embedded server has no computes to size
     ) -> Branch:
         """Create ``name`` as a copy of ``parent`` (``parent=None``: an empty root branch)."""
         validate_name(name)

@@ -11,12 +11,13 @@ and ``rollback`` points production back at an earlier one.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bbops.errors import ProviderError, UsageError
-from bbops.providers.base import TARGETS, DeploymentProvider, EnvProvider
+from bbops.providers.base import TARGETS, Deployment, DeploymentProvider, EnvProvider
 from bbops.providers.local.state import file_lock, read_json, write_json_atomic
 
 FILE = "deployments.json"
@@ -44,11 +45,15 @@ class LocalDeployments(DeploymentProvider):
         """Record a new deployment of ``target``; a production one starts serving production at once."""
         if target not in TARGETS:
             raise UsageError(f"unknown deployment target {target!r}; expected one of {', '.join(TARGETS)}")
+        return str(self._record(target, git_branch, None)["id"])
+
+    def _record(self, target: str, git_branch: str | None, sha: str | None) -> dict[str, Any]:
         deployment_id = f"dpl_local_{uuid.uuid4().hex[:16]}"
         record = {
             "id": deployment_id,
             "target": target,
             "git_branch": git_branch,
+            "sha": sha,
             "created_at": datetime.now(UTC).isoformat(),
             "env_keys": self._env_keys(target, git_branch),
         }
@@ -58,7 +63,15 @@ class LocalDeployments(DeploymentProvider):
             if target == "production":
                 data["production"] = deployment_id
             write_json_atomic(self.path, data)
-        return deployment_id
+        return record
+
+    def deploy_preview(
+        self, *, git_branch: str, sha: str | None, env_changed_at: datetime, log: Callable[[str], None]
+    ) -> Deployment | None:
+        """Locally nothing builds: a deployment of the commit is recorded now, after the change."""
+        record = self._record("preview", git_branch, sha)
+        log(f"recorded local deployment {record['id']} of {git_branch}")
+        return Deployment(str(record["id"]), sha, "READY", datetime.fromisoformat(str(record["created_at"])))
 
     def current_production(self) -> str | None:
         with file_lock(self.lock_path, shared=True):

@@ -76,6 +76,7 @@ def _from_record(rec: dict[str, Any]) -> EnvVar:
         git_branch=rec.get("git_branch"),
         id=rec.get("id"),
         fingerprint=comment if isinstance(comment := rec.get("comment"), str) and is_fingerprint(comment) else None,
+        changed_at=datetime.fromisoformat(rec["updated_at"]) if rec.get("updated_at") else None,
     )
 
 
@@ -111,6 +112,16 @@ class LocalEnv(EnvProvider):
                 continue
             out.append(var)
         return out
+
+    def read_value(self, var: EnvVar) -> str | None:
+        """The stored value of the variable with ``var``'s id (else its scope); None when there is none."""
+        with file_lock(self.lock_path, shared=True):
+            records = self._load()
+        for rec in records:
+            found = _from_record(rec)
+            if (var.id and found.id == var.id) or (not var.id and found.scope() == var.scope()):
+                return found.value
+        return None
 
     def upsert_env(self, variables: Sequence[EnvVar]) -> list[EnvVar]:
         """Create or replace each variable (matched by scope) in one atomic write; all or nothing."""

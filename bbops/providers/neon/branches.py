@@ -22,7 +22,9 @@ from bbops.core.http import ApiClient, RequestUncertain
 from bbops.errors import ProviderError, UsageError
 from bbops.providers.base import (
     Branch,
+    BranchLimit,
     BranchProvider,
+    ComputeSize,
     Connection,
     InfraProvider,
     RestorePoints,
@@ -51,7 +53,7 @@ def _stamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints, TimestampRestore):
+class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints, TimestampRestore, BranchLimit):
     """``BranchProvider``, ``InfraProvider``, ``RestorePoints`` and ``TimestampRestore`` over the Neon API.
 
     No root branches (Neon makes the project's default branch itself) and no
@@ -72,6 +74,12 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
         self.clock = clock
         self.ops = OperationWaiter(api, self.base, sleep=sleep or api.sleep)
         self._names: dict[str, str] = {}  # branch id -> name, for parents
+        # The branches this command has seen (name -> raw, annotations): one lookup per branch per
+        # command. Ids of a name do not change while it exists; what bbops changes it updates here,
+        # a restore (which moves children) forgets everything, and public reads
+        # (``get_branch``/``list_branches``) always ask Neon.
+        self._known: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
+        self._uris: dict[tuple[str, str, str, bool], Connection] = {}  # (branch id, db, role, pooled)
 
     @classmethod
     def from_env(
@@ -114,6 +122,7 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
             for raw in page:
                 self._names[raw["id"]] = raw["name"]
                 found.append((raw, (annotations.get(raw["id"]) or {}).get("value") or {}))
+                self._known[raw["name"]] = found[-1]
             cursor = (body.get("pagination") or {}).get("next")
             # An empty page or a cursor seen before ends the walk (guards against a server loop).
             if not page or not cursor or cursor in seen:
@@ -152,10 +161,19 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
         return self._branch(*found) if found else None
 
     def _require(self, name: str) -> Branch:
+        """The branch ``name`` as this command last saw it (looked up once), or a ``ProviderError``."""
+        if name in self._known:
+            return self._branch(*self._known[name])
         branch = self.get_branch(name)
         if branch is None:
             raise ProviderError(f"neon: no branch named {name!r} in project {self.project_id}")
         return branch
+
+    def _learn(self, raw: dict[str, Any], annotations: Mapping[str, str]) -> Branch:
+        """Remember a branch from a mutation's reply (no second lookup) and return it."""
+        self._names[raw["id"]] = raw["name"]
+        self._known[raw["name"]] = (raw, dict(annotations))
+        return self._branch(raw, annotations)
 
     # -- changing --------------------------------------------------------------------
 
@@ -167,11 +185,20 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
         annotations: Mapping[str, str] | None = None,
         expires_at: datetime | None = None,
         protected: bool = False,
+        compute: ComputeSize | None = None,
     ) -> Branch:
         parent_branch = self._require(parent)
+        endpoint: dict[str, Any] = {"type": "read_write"}
+        if compute is not None:  # spec: BranchCreateRequestEndpointOptions
+            sizes = {
+                "autoscaling_limit_min_cu": compute.min_cu,
+                "autoscaling_limit_max_cu": compute.max_cu,
+                "suspend_timeout_seconds": compute.suspend_timeout_seconds,
+            }
+            endpoint.update({k: v for k, v in sizes.items() if v is not None})
         body: dict[str, Any] = {
             "branch": {"name": name, "parent_id": parent_branch.id, "protected": protected},
-            "endpoints": [{"type": "read_write"}],
+            "endpoints": [endpoint],
         }
         if expires_at is not None:
             body["branch"]["expires_at"] = _stamp(self._check_expiry(expires_at))
@@ -188,6 +215,8 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
                 self.ops.wait_branch_ready(existing[0]["id"])
                 return self._require(name)
             self.ops.wait(created.get("operations") or [])
+            if isinstance(created.get("branch"), dict):
+                return self._learn(created["branch"], body.get("annotation_value") or {})
             return self._require(name)
         raise ProviderError(
             f"neon: could not create branch {name!r}: the connection kept failing",
@@ -206,6 +235,9 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
         # Setting absolute values: repeating this PATCH is harmless.
         body = self.api.patch(f"{self.base}/branches/{branch.id}", json={"branch": fields}, idempotent=True).json()
         self.ops.wait(body.get("operations") or [])
+        if isinstance(body.get("branch"), dict):  # the reply is the branch as changed; annotations stay
+            return self._learn(body["branch"], branch.annotations)
+        self._known.pop(branch.name, None)
         return self._require(branch.name)
 
     def update_branch(
@@ -230,11 +262,12 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
         found = self._find_raw(name)
         if found is None:
             return False
+        self._known.pop(name, None)
         response = self.api.delete(f"{self.base}/branches/{found[0]['id']}", allow=(404,))
-        if response.status_code == 404:
+        # Spec (deleteProjectBranch): 204 "if the branch doesn't exist or has already been deleted".
+        if response.status_code in (204, 404):
             return False  # deleted meanwhile: the goal is reached
-        if response.status_code == 200:
-            self.ops.wait(response.json().get("operations") or [])
+        self.ops.wait(response.json().get("operations") or [])
         return True
 
     def reset_branch(self, name: str, *, preserve_under_name: str | None = None) -> Branch:
@@ -250,26 +283,32 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
             f"{self.base}/branches/{branch.id}/restore", json=body, idempotent=not preserve_under_name
         ).json()
         self.ops.wait(created.get("operations") or [])
+        self._known.clear()  # a restore may move children: parents changed
         return self._require(name)
 
     def connection(self, name: str, *, database: str, role: str, pooled: bool = True) -> Connection:
+        params = {"database_name": database, "role_name": role, "pooled": pooled}
         branch = self._require(name)
-        body = self.api.get(
-            f"{self.base}/connection_uri",
-            params={
-                "branch_id": branch.id,
-                "database_name": database,
-                "role_name": role,
-                "pooled": pooled,
-            },
-        ).json()
+        key = (branch.id, database, role, pooled)
+        if key in self._uris:  # asked before in this command (a branch's credentials don't change meanwhile)
+            return self._uris[key]
+        try:
+            body = self.api.get(f"{self.base}/connection_uri", params={"branch_id": branch.id, **params}).json()
+        except ProviderError as exc:
+            if exc.status != 404 or name not in self._known:
+                raise
+            self._known.pop(name)  # the branch was replaced since this command saw it: look again
+            branch = self._require(name)
+            body = self.api.get(f"{self.base}/connection_uri", params={"branch_id": branch.id, **params}).json()
         uri = body.get("uri")
         if not uri:
             raise ProviderError(
                 "neon: connection_uri returned no uri", method="GET", path=f"{self.base}/connection_uri"
             )
         redact.register_url(uri)
-        return Connection(host=urlsplit(uri).hostname or "", database=database, role=role, pooled=pooled, url=uri)
+        found = Connection(host=urlsplit(uri).hostname or "", database=database, role=role, pooled=pooled, url=uri)
+        self._uris[(branch.id, database, role, pooled)] = found
+        return found
 
     def reset_role_password(self, name: str, *, role: str) -> None:
         # A child of an unprotected branch keeps its parent's role password (Neon docs), so a preview's
@@ -321,6 +360,7 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
         # Not repeated after a lost reply: with preserve_under_name a second call would preserve the restored state.
         created = self.api.post(f"{self.base}/branches/{branch.id}/restore", json=body).json()
         self.ops.wait(created.get("operations") or [])
+        self._known.clear()  # the restore moved the branch's children under the preserved state
         return self._require(branch.name)
 
     def restore(self, name: str, from_snapshot: str, *, preserve_under_name: str | None = None) -> Branch:

@@ -83,6 +83,11 @@ class NeonInfraMixin:
     def get_settings(self) -> ProjectSettings:
         return settings_from_project(self.api.get(self.base).json()["project"])
 
+    def branch_limit(self) -> int | None:
+        """``project.owner.branches_limit`` of ``GET /projects/{id}`` (spec: ProjectOwnerData)."""
+        limit = ((self.api.get(self.base).json().get("project") or {}).get("owner") or {}).get("branches_limit")
+        return int(limit) if isinstance(limit, int) and limit > 0 else None
+
     def update_settings(self, changes: Mapping[str, object]) -> ProjectSettings:
         if not changes:
             return self.get_settings()

@@ -40,8 +40,27 @@ class OperationWaiter:
         self.timeout = timeout
 
     def wait(self, operations: Iterable[dict[str, Any]]) -> None:
-        """Return when every operation finished; raise on the first that failed."""
-        for op in operations:
+        """Return when every operation finished; raise on the first that failed.
+
+        Several at once (a new branch's timeline and compute) are polled together, one
+        ``GET /operations`` per round (newest first: ours were just made); one that the
+        listing does not show is then polled on its own.
+        """
+        ops = list(operations)
+        delay, waited = self.first_delay, 0.0
+        while len(ops) > 1 and any(op.get("status") not in DONE for op in ops) and waited < self.timeout:
+            for op in ops:
+                if op.get("status") in FAILED:
+                    self._wait_one(op)  # raises with the operation's own error
+            self.sleep(delay)
+            waited += delay
+            delay = min(self.max_delay, delay * 1.6)
+            listed = self.api.get(f"{self.base}/operations", params={"limit": 100}).json().get("operations") or []
+            by_id: dict[str, dict[str, Any]] = {str(o.get("id")): o for o in listed}
+            if not all(str(op.get("id")) in by_id for op in ops):
+                break  # not all in the newest page: poll one by one
+            ops = [by_id[str(op["id"])] for op in ops]
+        for op in ops:
             self._wait_one(op)
 
     def _wait_one(self, op: dict[str, Any]) -> None:

@@ -168,3 +168,30 @@ def test_missing_settings_are_usage_errors(cloud_fakes):
     assert NeonBranches.from_env(env, project_id="from-plan").project_id == "from-plan"
     env = dict(cloud_fakes.env, NEON_PROJECT_ID="from-env")
     assert NeonBranches.from_env(env, project_id="from-plan").project_id == "from-env"
+
+
+def test_deleting_a_deleted_branch_answers_204_and_counts_as_already_gone(neon, cloud_fakes):
+    fake = cloud_fakes.neon
+    gone = fake.add_branch("preview/pr-77", parent="development")
+    fake.delete_out_of_band("preview/pr-77")
+    answer = neon.api.request("DELETE", f"/projects/{fake.project_id}/branches/{gone['id']}")
+    assert answer.status_code == 204  # spec: "Returned if the branch doesn't exist or has already been deleted"
+    # Found by the lookup, deleted by someone else before the DELETE arrived: not "deleted by us".
+    fake.add_branch("preview/pr-78", parent="development")
+    fake.fail("DELETE", BRANCHES + "/.*", status=204, body={})
+    assert neon.delete_branch("preview/pr-78") is False
+
+
+def test_a_restore_that_preserves_moves_the_children_to_the_preserved_branch(neon, cloud_fakes):
+    fake = cloud_fakes.neon
+    neon.restore_to_time("main", datetime(2020, 1, 1, tzinfo=UTC), preserve_under_name="main-before-rollback-1")
+    kept = fake.by_name("main-before-rollback-1")
+    assert fake.by_name("development")["parent_id"] == kept["id"]  # moved, as the API reference says
+    assert kept["parent_id"] is None  # the old state of a root keeps no parent
+    assert neon.get_branch("development").parent == "main-before-rollback-1"
+
+
+def test_the_project_reports_its_branch_limit(neon, cloud_fakes):
+    assert neon.branch_limit() == 10  # Neon's free plan
+    cloud_fakes.neon.project["owner"]["branches_limit"] = 5000
+    assert neon.branch_limit() == 5000
