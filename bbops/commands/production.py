@@ -26,6 +26,7 @@ from bbops.commands.options import (
 from bbops.core import console
 from bbops.errors import UsageError
 from bbops.github import runner as gha
+from bbops.online.status import plan_streams
 from bbops.plan.model import Plan
 from bbops.production.health import HealthChecker
 from bbops.production.history import History
@@ -127,6 +128,7 @@ def production_status_cmd(plan_path: Path | None, backend: str, fmt: str) -> Non
         history = History(url)
         attempts = history.latest_attempts() if history.exists() else {}
         points = [r.name for r in history.restore_points()] if attempts else []
+        streams = plan_streams(plan.production.steps, url)
     planned = plan_run(plan, {k: Recorded(a.status, a.checksum, a.error) for k, a in attempts.items()})
     drifted = {d.step_id for d in planned.drift}
     rows = []
@@ -143,12 +145,18 @@ def production_status_cmd(plan_path: Path | None, backend: str, fmt: str) -> Non
             }
         )
     if fmt == "json":
-        console.emit_json({"steps": rows, "restore_points": points})
+        console.emit_json({"steps": rows, "restore_points": points, "streams": streams})
         return
     console.table(
         ["step", "kind", "state", "finished", "error"],
         [[r["id"], r["kind"], r["state"], r["finished_at"] or "", r["error"] or ""] for r in rows],
     )
+    for s in streams:  # an online cutover's replication objects: each holds resources until dropped
+        lag = f", lag {s['lag']}" if s.get("lag") else ""
+        console.say(f"stream {s['stream']} (step {s['step']}): {s['phase']}{lag}")
+        for o in s["objects"]:
+            held = f", {o['retained_bytes']:,} bytes of WAL retained" if o.get("retained_bytes") else ""
+            console.say(f"  {o['database']}: {o['kind']} {o['name']}{held}")
     console.say(f"Restore points: {', '.join(points) or 'none'}")
 
 

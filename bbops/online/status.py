@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from bbops.errors import UsageError
 from bbops.online import catalog, follow, stream
+from bbops.plan.model import Step, resolve_ref
 
 
 def stream_status(source_url: str | None, target_url: str, name: str = "copy") -> dict[str, Any]:
@@ -24,3 +27,22 @@ def stream_status(source_url: str | None, target_url: str, name: str = "copy") -
         "lag": report.lag.as_dict() if report and report.lag else None,
         "objects": objects,
     }
+
+
+def plan_streams(steps: Sequence[Step], new_url: str) -> list[dict[str, Any]]:
+    """The status of every stream a plan's `copy` steps with `follow` start, for ``production status``.
+
+    The old database's side (its slot and publication) is shown only when its ``${NAME}`` is set here.
+    """
+    from bbops.production.steps import stream_of
+
+    out = []
+    for step in steps:
+        if step.kind != "copy" or not step.get("follow"):
+            continue
+        try:
+            old = resolve_ref(step.get("source"), what=f"step {step.id} source")
+        except UsageError:
+            old = None
+        out.append({"step": step.id, **stream_status(old, new_url, stream_of(step))})
+    return out

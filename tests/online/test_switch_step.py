@@ -99,3 +99,32 @@ def test_rollback_of_a_switch_without_reverse_is_refused_unless_loss_is_accepted
     with psycopg.connect(old, autocommit=True) as conn:
         conn.execute("INSERT INTO users VALUES (999, 'writable again')")
     drop_replication(old)
+
+
+def test_production_status_lists_the_streams_replication_objects(backend, shop) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from click.testing import CliRunner
+
+    from bbops.cli import main
+
+    folder, old = shop
+    (folder / "shop.yaml").write_text(PLAN.format(steps=STEPS.splitlines(keepends=True)[0] + STEPS.splitlines()[1]))
+    plan = load_plan(folder / "shop.yaml")
+    apply_production(backend, plan, run=RunInfo("1", "a" * 40, "ci"))  # streaming, not switched yet
+    result = CliRunner().invoke(
+        main, ["production", "status", "--plan", str(folder / "shop.yaml"), "--backend", "local", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    (stream,) = json.loads(result.output)["streams"]
+    assert stream["step"] == "copy-old" and stream["phase"] == "streaming"
+    kinds = {(o["database"], o["kind"], o["name"]) for o in stream["objects"]}
+    assert kinds == {
+        ("source", "slot", "bbops_fwd_copy_old"),
+        ("source", "publication", "bbops_fwd_copy_old"),
+        ("target", "subscription", "bbops_fwd_copy_old"),
+    }
+    new = backend.branches.connection("main", database="neondb", role="neondb_owner", pooled=False).url
+    from bbops.online.follow import abort
+
+    abort(old, new, "copy_old")
