@@ -256,10 +256,11 @@ def gc_cmd(dry_run: bool, plan_path: Path | None, backend: str, fmt: str) -> Non
         ("orphan branch", report.orphan_branches),
         ("orphan env vars", report.orphan_env),
         ("past retention", report.pruned),
+        ("streams ended", report.streams_ended),
     ):
         for item in items:
             console.say(f"{verb} {label}: {item}")
-    if not (report.expired or report.orphan_branches or report.orphan_env or report.pruned):
+    if not (report.expired or report.orphan_branches or report.orphan_env or report.pruned or report.streams_ended):
         console.say("nothing to clean up")
 
 

@@ -95,8 +95,8 @@ def reverse_caught_up(old_url: str, new_url: str, *, name: str = "copy", timeout
         old.close()
 
 
-def end_expired(old_url: str | None, new_url: str, *, now: datetime | None = None) -> list[str]:
-    """Drop the reverse streams whose validation period is over; returns what was dropped."""
+def end_expired(old_url: str | None, new_url: str, *, now: datetime | None = None, dry_run: bool = False) -> list[str]:
+    """Drop the reverse streams whose validation period is over; returns what was (or would be) dropped."""
     now = now or datetime.now(UTC)
     new = stream.open_session(new_url)
     old = stream.open_session(old_url) if old_url else None
@@ -104,6 +104,9 @@ def end_expired(old_url: str | None, new_url: str, *, now: datetime | None = Non
     try:
         for current in state.load_all(new):
             if current.phase == "switched" and current.validation_until and current.validation_until <= now:
+                if dry_run:
+                    dropped.append(f"stream {reverse(current.stream).object} (validation period over)")
+                    continue
                 dropped += stream.drop(new, old, reverse(current.stream))
                 state.set_phase(new, current.stream, "ended")
         return dropped

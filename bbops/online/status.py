@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from bbops.errors import UsageError
@@ -45,4 +46,25 @@ def plan_streams(steps: Sequence[Step], new_url: str) -> list[dict[str, Any]]:
         except UsageError:
             old = None
         out.append({"step": step.id, **stream_status(old, new_url, stream_of(step))})
+    return out
+
+
+def end_plan_streams(steps: Sequence[Step], new_url: str, *, now: datetime, dry_run: bool) -> list[str]:
+    """End the reverse streams of the plan's `switch` steps whose validation period is over (``preview gc``).
+
+    The old database's ``${NAME}`` must be set: its subscription is dropped there, and dropping only
+    the new side would leave it retrying against a slot that is gone.
+    """
+    from bbops.online.reverse import end_expired
+
+    out: list[str] = []
+    for step in steps:
+        if step.kind != "switch" or not step.get("reverse"):
+            continue
+        try:
+            old = resolve_ref(step.get("source"), what=f"step {step.id} source")
+        except UsageError:
+            out.append(f"step {step.id}: {step.get('source')} is not set here: its reverse stream is left running")
+            continue
+        out += end_expired(old, new_url, now=now, dry_run=dry_run)
     return out

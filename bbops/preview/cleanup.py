@@ -14,6 +14,7 @@ from bbops.preview.request import check_git_branch, check_pr
 from bbops.preview.sharing import git_branch_lock, previews_on
 from bbops.production import retention
 from bbops.providers.base import Backend, Branch
+from bbops.providers.select import app_connection
 
 # A branch without its env-var partner is only an orphan once it is this old: a
 # create still running in another job has made the branch but not the env vars yet.
@@ -83,6 +84,7 @@ class GcReport:
     orphan_branches: list[str] = field(default_factory=list)
     orphan_env: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)  # restore points and rolled-back states past retention
+    streams_ended: list[str] = field(default_factory=list)  # online cutovers' reverse streams past validation
     dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -125,7 +127,19 @@ def gc(backend: Backend, plan: Plan, *, dry_run: bool = False, now: datetime | N
                 delete_preview_env(backend, plan, git_branch)
         report.orphan_env.append(f"{git_branch}: {', '.join(keys)}")
     report.pruned = retention.prune(backend, plan, dry_run=dry_run, now=now)
+    report.streams_ended = _end_streams(backend, plan, dry_run, now)
     return report
+
+
+def _end_streams(backend: Backend, plan: Plan, dry_run: bool, now: datetime) -> list[str]:
+    """Reverse streams of an online cutover whose validation period is over (the nightly sweep ends them)."""
+    production = plan.production
+    if production is None or not any(s.kind == "switch" and s.get("reverse") for s in production.steps):
+        return []
+    from bbops.online.status import end_plan_streams
+
+    url = app_connection(backend, plan, production.branch).url
+    return end_plan_streams(production.steps, url, now=now, dry_run=dry_run)
 
 
 def _stale(plan: Plan, branch: Branch, has_env: bool, now: datetime) -> str | None:

@@ -128,3 +128,24 @@ def test_production_status_lists_the_streams_replication_objects(backend, shop) 
     from bbops.online.follow import abort
 
     abort(old, new, "copy_old")
+
+
+def test_gc_ends_reverse_streams_past_their_validation_period(backend, shop) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from bbops.preview.cleanup import gc
+
+    folder, old = shop
+    with (folder / "shop.yaml").open("a") as plan_file:
+        plan_file.write("preview:\n  parent: main\n")
+    plan = load_plan(folder / "shop.yaml")
+    apply_production(backend, plan, run=RunInfo("1", "a" * 40, "ci"))
+    assert gc(backend, plan).streams_ended == []  # inside the 7 days
+    later = datetime.now(UTC) + timedelta(days=8)
+    assert gc(backend, plan, now=later, dry_run=True).streams_ended == [
+        "stream bbops_rev_copy_old (validation period over)"
+    ]
+    ended = gc(backend, plan, now=later).streams_ended
+    assert ended == ["subscription bbops_rev_copy_old", "slot bbops_rev_copy_old", "publication bbops_rev_copy_old"]
+    with psycopg.connect(old, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_subscription WHERE subname LIKE 'bbops%%'").fetchone() == (0,)
