@@ -167,7 +167,15 @@ def drop(sender: psycopg.Connection | None, receiver: psycopg.Connection | None,
     slot_query = "SELECT active_pid FROM pg_replication_slots WHERE slot_name = %s"
     had_slot = sender is not None and _exists(sender, slot_query, name)
     if receiver is not None and _exists(receiver, "SELECT 1 FROM pg_subscription WHERE subname = %s", name):
-        receiver.execute(sql.SQL("DROP SUBSCRIPTION {}").format(sql.Identifier(name)))
+        ident = sql.Identifier(name)
+        if sender is not None:
+            # Detach the slot first and drop it below through our own session. A plain DROP SUBSCRIPTION
+            # connects to the sender to drop the slot while holding its lock on pg_subscription; when both
+            # databases share a server (the local backend, tests) the sender's new walsender can need that
+            # lock to start, and the two wait for each other forever.
+            receiver.execute(sql.SQL("ALTER SUBSCRIPTION {} DISABLE").format(ident))
+            receiver.execute(sql.SQL("ALTER SUBSCRIPTION {} SET (slot_name = NONE)").format(ident))
+        receiver.execute(sql.SQL("DROP SUBSCRIPTION {}").format(ident))
         dropped.append(f"subscription {name}")
     if sender is not None:
         row = sender.execute(slot_query, [name]).fetchone()
