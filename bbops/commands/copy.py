@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
-from bbops.commands.options import format_option
+from bbops.commands.options import format_option, source_target_options
 from bbops.core import console, redact
 from bbops.errors import DifferencesFound, UsageError
 
 if TYPE_CHECKING:
     from bbops.copy.engine import CopyReport
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _urls(f: F) -> F:
-    f = click.option(
-        "--target",
-        "target_url",
-        envvar="DATABASE_URL",
-        required=True,
-        metavar="URL",
-        help="The database to write (default: $DATABASE_URL). Use a direct, unpooled URL.",
-    )(f)
-    f = click.option(
-        "--source",
-        "source_url",
-        envvar="OLD_DATABASE_URL",
-        required=True,
-        metavar="URL",
-        help="The database to read (default: $OLD_DATABASE_URL). Use a direct, unpooled URL.",
-    )(f)
-    return f
-
 
 _UNITS = {"": 1, "b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}
 
@@ -58,7 +34,7 @@ def _human_bytes(n: int) -> str:
 
 
 @click.command("copy")
-@_urls
+@source_target_options
 @click.option(
     "--tables",
     "tables",
@@ -174,7 +150,7 @@ def print_copy_report(report: CopyReport) -> None:
 
 
 @click.command("verify")
-@_urls
+@source_target_options
 @click.option("--checksums", is_flag=True, help="Compare a content checksum of every table, not just row counts.")
 @click.option("--tables", "tables", multiple=True, metavar="PATTERN", help="Only these tables (globs; repeatable).")
 @click.option(

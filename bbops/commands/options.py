@@ -93,3 +93,24 @@ def confirm(question: str, *, yes: bool, what: str) -> None:
     refuse_off_terminal(yes=yes, what=what)
     if not click.confirm(question, default=False):
         raise UsageError("not confirmed: nothing was changed")
+
+
+def source_target_options(f: FC) -> FC:
+    """--source and --target of the commands that move rows between two databases (copy, verify, stream)."""
+    f = click.option(
+        "--target",
+        "target_url",
+        envvar="DATABASE_URL",
+        required=True,
+        metavar="URL",
+        help="The database to write (default: $DATABASE_URL). Use a direct, unpooled URL.",
+    )(f)
+    f = click.option(
+        "--source",
+        "source_url",
+        envvar="OLD_DATABASE_URL",
+        required=True,
+        metavar="URL",
+        help="The database to read (default: $OLD_DATABASE_URL). Use a direct, unpooled URL.",
+    )(f)
+    return f

@@ -7,29 +7,14 @@ from typing import Any, TypeVar
 
 import click
 
-from bbops.commands.options import format_option
+from bbops.commands.options import format_option, source_target_options
 from bbops.core import console, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _urls(f: F) -> F:
-    f = click.option(
-        "--target",
-        "target_url",
-        envvar="DATABASE_URL",
-        required=True,
-        metavar="URL",
-        help="The new database (default: $DATABASE_URL).",
-    )(f)
-    f = click.option(
-        "--source",
-        "source_url",
-        envvar="OLD_DATABASE_URL",
-        required=True,
-        metavar="URL",
-        help="The old database (default: $OLD_DATABASE_URL).",
-    )(f)
+    f = source_target_options(f)
     f = click.option("--stream", "name", default="copy", show_default=True, help="The stream's name.")(f)
     f = format_option(f)
     return f
