@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from click.testing import CliRunner
 
 from bbops.cli import main
 from bbops.core import pooler
 
-POOLED = "postgresql://app:secret-pw@ep-cool-fog-123456-pooler.eu-central-1.aws.neon.tech/neondb?sslmode=require"
+PASSWORD = "pw-" + uuid.uuid4().hex[:12]  # made up at run time, never a literal credential
+POOLED = f"postgresql://app:{PASSWORD}@ep-cool-fog-123456-pooler.eu-central-1.aws.neon.tech/neondb?sslmode=require"
 DIRECT = POOLED.replace("-pooler", "")
 
 
@@ -24,4 +27,4 @@ def test_copy_and_verify_refuse_a_pooled_url_before_connecting():
         result = runner.invoke(main, [*args, "--source", POOLED, "--target", DIRECT])
         assert result.exit_code == 2, result.output
         assert "connection pooler (-pooler)" in result.output and "--source" in result.output
-        assert "secret-pw" not in result.output
+        assert PASSWORD not in result.output
