@@ -29,7 +29,7 @@ COMMANDS = {
     "local": "bbops.commands.local",
     "comment": "bbops.commands.comment",
     "plan": "bbops.commands.infra",
-    "apply": "bbops.commands.infra",
+    "apply": "bbops.commands.apply",
     "copy": "bbops.commands.copy",
     "verify": "bbops.commands.copy",
     "rollback": "bbops.commands.production",

@@ -66,6 +66,12 @@ backend_option = click.option(
     help="Where branches and env vars live: the embedded local backend, or Neon and Vercel (env BBOPS_BACKEND).",
 )
 
+after_rollback_option = click.option(
+    "--after-rollback",
+    is_flag=True,
+    help="Run production steps again that a rollback undid, although the plan's steps did not change.",
+)
+
 yes_option = click.option(
     "--yes",
     "--auto-approve",

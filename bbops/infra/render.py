@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from bbops.core.report import TextOut
 from bbops.infra.diff import Action
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": "="}
@@ -70,5 +72,29 @@ def _cell(value: Any) -> str:
     return _value(value).replace("|", "\\|").replace("\n", " ")
 
 
+def as_dict(actions: Sequence[Action]) -> dict[str, Any]:
+    return {"summary": summary(actions), "actions": [a.as_dict() for a in actions]}
+
+
 def as_json(actions: Sequence[Action]) -> str:
-    return json.dumps({"summary": summary(actions), "actions": [a.as_dict() for a in actions]}, indent=2, default=str)
+    return json.dumps(as_dict(actions), indent=2, default=str)
+
+
+@dataclass(frozen=True)
+class InfraPlan:
+    """`bbops plan`'s result: every action, pending or not, in each output format."""
+
+    actions: Sequence[Action]
+
+    @property
+    def pending(self) -> list[Action]:
+        return [a for a in self.actions if a.pending]
+
+    def as_dict(self) -> dict[str, Any]:
+        return as_dict(self.actions)
+
+    def write_text(self, out: TextOut) -> None:
+        out.line(text(self.actions))
+
+    def markdown(self) -> str:
+        return markdown(self.actions)

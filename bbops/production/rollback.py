@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from bbops.core import pg, redact
+from bbops.core.report import TextOut
 from bbops.errors import BBopsError, MigrationError, UsageError
 from bbops.plan.model import Plan, resolve_ref
 from bbops.production import restore
@@ -69,6 +70,15 @@ class RollbackReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok}
+
+    def write_text(self, out: TextOut) -> None:
+        out.line(f"{'Rollback (dry run)' if self.dry_run else 'Rollback'} of {self.branch} to {self.to}:")
+        for line in self.lines():
+            out.line(f"  {line}")
+
+    def markdown(self) -> str:
+        lines = "\n".join(f"    {line}" for line in self.lines())
+        return f"### Rollback of `{self.branch}` to `{self.to}`{' (dry run)' if self.dry_run else ''}\n\n{lines}\n"
 
     def lines(self) -> list[str]:
         out = []

@@ -33,12 +33,13 @@ import psycopg
 
 from bbops.core import pg, redact
 from bbops.core.locks import advisory_lock
+from bbops.core.report import TextOut
 from bbops.errors import BBopsError, DifferencesFound, MigrationError, UsageError
 from bbops.github import runner as gha
 from bbops.plan.model import Plan
 from bbops.production import restore
 from bbops.production.health import HealthChecker
-from bbops.production.history import History, RunInfo
+from bbops.production.history import History, RollbackRecord, RunInfo
 from bbops.production.pending import (
     PendingStep,
     Recorded,
@@ -90,6 +91,19 @@ class RunReport:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def write_text(self, out: TextOut) -> None:
+        if self.restore_point:
+            verb = "taken" if self.restore_point_taken else ("would be taken" if self.dry_run else "reused")
+            out.line(f"Restore point {self.restore_point} {verb}.")
+        if not self.steps:
+            out.line(f"Production steps: nothing pending ({len(self.already_applied)} applied).")
+            return
+        out.table(["step", "kind", "outcome", "detail"], [[s.id, s.kind, s.status, s.detail] for s in self.steps])
+        if self.rollback is not None:
+            out.line(f"Automatic rollback to {self.rollback.to}:")
+            for line in self.rollback.lines():
+                out.line(f"  {line}")
+
     def markdown(self) -> str:
         head = "### Production steps" + (" (dry run)" if self.dry_run else "")
         rows = "\n".join(f"| `{s.id}` | {s.kind} | {s.status} | {s.detail} |" for s in self.steps)
@@ -125,14 +139,184 @@ def production_lock_url(backend: Backend, plan: Plan, branch: str) -> str:
 @contextmanager
 def production_lock(
     backend: Backend, plan: Plan, branch: str, purpose: str, timeout: float = LOCK_TIMEOUT
-) -> Iterator[None]:
-    """The one lock that keeps applies and rollbacks of a production branch apart (see the module doc)."""
+) -> Iterator[psycopg.Connection]:
+    """The one lock that keeps applies and rollbacks of a production branch apart (see the module doc).
+
+    Yields the session holding it: the lock lasts exactly as long as that session does.
+    """
     url = production_lock_url(backend, plan, branch)
     with (
         pg.connection(url, autocommit=True, application_name=f"bbops {purpose}") as conn,
         advisory_lock(conn, f"bbops production {branch}", timeout=timeout, purpose=purpose),
     ):
-        yield
+        yield conn
+
+
+@dataclass(frozen=True)
+class HistoryState:
+    """The production history as a command reads it: once, under the production lock."""
+
+    recorded: dict[str, Recorded] = field(default_factory=dict)
+    outstanding: RollbackRecord | None = None  # the newest rollback no apply acknowledged yet
+
+    @classmethod
+    def read(cls, history: History) -> HistoryState:
+        if not history.exists():
+            return cls()
+        attempts = history.latest_attempts()
+        return cls(
+            {k: Recorded(a.status, a.checksum, a.error) for k, a in attempts.items()}, history.outstanding_rollback()
+        )
+
+
+NO_HISTORY = HistoryState()  # a production branch that does not exist yet: every step is new
+
+
+@dataclass(frozen=True)
+class _Planned:
+    pending: list[PendingStep]
+    mutating_at: int | None
+    point: str | None
+
+
+def _plan(plan: Plan, state: HistoryState, report: RunReport, *, after_rollback: bool, run: RunInfo) -> _Planned:
+    """Which steps run, or why none may: drift (exit 1), an unacknowledged rollback (exit 2), a missing ``${NAME}``."""
+    production = plan.production
+    assert production is not None
+    planned = plan_run(plan, state.recorded)
+    report.already_applied = planned.applied
+    if planned.drift:
+        names = ", ".join(d.step_id for d in planned.drift)
+        raise DifferencesFound(
+            f"applied step(s) changed since they ran: {names}; nothing was run",
+            hint="an applied step never runs again: put the change in a new step with a new id",
+        )
+    pending = planned.pending
+    outstanding = state.outstanding
+    if outstanding and pending and not after_rollback and outstanding.steps_checksum == steps_checksum(production):
+        raise UsageError(
+            f"production was rolled back to {outstanding.restore_point} ({outstanding.parts}) at "
+            f"{outstanding.done_at:%Y-%m-%d %H:%M:%S %Z}; the steps it undid would run again: "
+            + ", ".join(p.step.id for p in pending),
+            hint="change the plan's steps (fix what failed), or pass --after-rollback to run them again as they are",
+        )
+    preflight(pending)
+    mutating_at = first_mutating(pending)
+    point = restore.point_name(run.commit) if production.restore_point and mutating_at is not None else None
+    report.restore_point = point
+    return _Planned(pending, mutating_at, point)
+
+
+def preview_steps(
+    plan: Plan, state: HistoryState, *, after_rollback: bool = False, run: RunInfo | None = None
+) -> RunReport:
+    """What a run would do from ``state`` (a dry run): raises what the real run would refuse with."""
+    production = plan.production
+    report = RunReport(branch=production.branch if production else "main", dry_run=True)
+    if production is None or not production.steps:
+        return report
+    planned = _plan(plan, state, report, after_rollback=after_rollback, run=run or run_info_from_env())
+    report.steps = [
+        StepOutcome(p.step.id, p.step.kind, "would run", p.reason + (", resumes" if p.resume else ""))
+        for p in planned.pending
+    ]
+    return report
+
+
+def env_owned_by_steps(plan: Plan, state: HistoryState, *, after_rollback: bool = False) -> dict[tuple[str, str], str]:
+    """(target, key) -> id of the ``env`` step that owns it for now.
+
+    `bbops apply` leaves these to the step: a cutover must not happen during the
+    infrastructure reconcile, before the data is copied and verified (and the
+    step records the value it replaces, which a rollback puts back). The keys of
+    a pending step are owned; after a rollback not yet acknowledged (by
+    ``--after-rollback``), those of every env step, so the next apply does not
+    silently redo the cutover that was rolled back.
+    """
+    production = plan.production
+    if production is None or plan.neon is None or not any(s.kind == "env" for s in production.steps):
+        return {}
+    recorded = {} if state.outstanding and not after_rollback else state.recorded
+    return {
+        (p.step.get("target"), key): p.step.id
+        for p in pending_steps(plan, recorded)
+        if p.step.kind == "env"
+        for key in (p.step.get("env") or {})
+    }
+
+
+class ProductionHold:
+    """One command's hold on production: the lock taken once, the history read once (``state``).
+
+    Between the dry run a person confirms and the run itself nothing else can change the
+    history: the same lock is held throughout, so both see the same ``state``.
+    """
+
+    def __init__(self, backend: Backend, plan: Plan, history: History, session: psycopg.Connection) -> None:
+        self.backend, self.plan, self.history, self._session = backend, plan, history, session
+        self.state = HistoryState.read(history)
+
+    def held(self) -> bool:
+        """Whether the lock's session is still there: a compute restart (Neon restarts one when its
+        size changes) ends the session and with it the lock, silently."""
+        try:
+            self._session.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    def preview(self, *, after_rollback: bool = False, run: RunInfo | None = None) -> RunReport:
+        return preview_steps(self.plan, self.state, after_rollback=after_rollback, run=run)
+
+    def run(
+        self,
+        *,
+        after_rollback: bool = False,
+        run: RunInfo | None = None,
+        health: HealthChecker | None = None,
+        box: SecretBox | None = None,
+        log: Callable[[str], None] = lambda _: None,
+        summary: bool = True,
+    ) -> RunReport:
+        """Run the pending steps (see the module docstring for the order of things)."""
+        production = self.plan.production
+        assert production is not None
+        report = RunReport(branch=production.branch, dry_run=False)
+        try:
+            _run(
+                self.backend,
+                self.plan,
+                self.history,
+                self.state,
+                report,
+                after_rollback=after_rollback,
+                run=run or run_info_from_env(),
+                health=health or HealthChecker(),
+                box=box,
+                log=log,
+            )
+        finally:
+            if summary:
+                gha.append_summary(report.markdown())
+        return report
+
+
+@contextmanager
+def hold_production(
+    backend: Backend, plan: Plan, purpose: str, lock_timeout: float = LOCK_TIMEOUT
+) -> Iterator[ProductionHold]:
+    """The production lock and one read of the history; the production branch must exist."""
+    production = plan.production
+    assert production is not None
+    if plan.neon is None:
+        raise UsageError(f"{plan.file.name} has production steps but no `neon:` section (database and role)")
+    history = History(app_connection(backend, plan, production.branch).url)
+    with production_lock(backend, plan, production.branch, purpose, lock_timeout) as session:
+        yield ProductionHold(backend, plan, history, session)
+
+
+def production_exists(backend: Backend, plan: Plan) -> bool:
+    return plan.production is not None and backend.branches.get_branch(plan.production.branch) is not None
 
 
 def apply_production(
@@ -148,85 +332,35 @@ def apply_production(
     lock_timeout: float = LOCK_TIMEOUT,
     summary: bool = True,
 ) -> RunReport:
-    """Run the pending production steps (see the module docstring for the order of things)."""
+    """Run (or, ``dry_run``, preview) the pending production steps under the production lock."""
     production = plan.production
     if production is None or not production.steps:
         return RunReport(branch=production.branch if production else "main", dry_run=dry_run)
     if plan.neon is None:
         raise UsageError(f"{plan.file.name} has production steps but no `neon:` section (database and role)")
-    run = run or run_info_from_env()
-    report = RunReport(branch=production.branch, dry_run=dry_run)
-    if backend.branches.get_branch(production.branch) is None:
+    if not production_exists(backend, plan):
         if not dry_run:
             raise UsageError(
                 f"the production branch {production.branch} does not exist",
                 hint="run `bbops apply` (with the infrastructure) to create the plan's branches",
             )
-        # A dry run before the first apply: everything would run.
-        pending = pending_steps(plan, {})
-        preflight(pending)
-        report.steps = [StepOutcome(p.step.id, p.step.kind, "would run", "new") for p in pending]
-        report.restore_point = (
-            restore.point_name(run.commit) if production.restore_point and first_mutating(pending) is not None else None
-        )
-        return report
-    url = app_connection(backend, plan, production.branch).url
-    history = History(url)
-    with production_lock(backend, plan, production.branch, "production apply", lock_timeout):
-        try:
-            _run(
-                backend,
-                plan,
-                history,
-                report,
-                dry_run=dry_run,
-                after_rollback=after_rollback,
-                run=run,
-                health=health or HealthChecker(),
-                box=box,
-                log=log,
-            )
-        finally:
+        return preview_steps(plan, NO_HISTORY, after_rollback=after_rollback, run=run)
+    with hold_production(backend, plan, "production apply", lock_timeout) as hold:
+        if dry_run:
+            report = hold.preview(after_rollback=after_rollback, run=run)
             if summary:
                 gha.append_summary(report.markdown())
-    return report
-
-
-def env_owned_by_steps(backend: Backend, plan: Plan, *, after_rollback: bool = False) -> dict[tuple[str, str], str]:
-    """(target, key) -> id of the ``env`` step that owns it for now.
-
-    `bbops apply` leaves these to the step: a cutover must not happen during the
-    infrastructure reconcile, before the data is copied and verified (and the
-    step records the value it replaces, which a rollback puts back). The keys of
-    a pending step are owned; after a rollback not yet acknowledged (by
-    ``--after-rollback``), those of every env step, so the next apply does not
-    silently redo the cutover that was rolled back.
-    """
-    production = plan.production
-    if production is None or plan.neon is None or not any(s.kind == "env" for s in production.steps):
-        return {}
-    recorded: dict[str, Recorded] = {}
-    if backend.branches.get_branch(production.branch) is not None:
-        history = History(app_connection(backend, plan, production.branch).url)
-        if history.exists():
-            recorded = {k: Recorded(a.status, a.checksum, a.error) for k, a in history.latest_attempts().items()}
-            if history.outstanding_rollback() and not after_rollback:
-                recorded = {}  # every step counts as owning its keys
-    return {
-        (p.step.get("target"), key): p.step.id
-        for p in pending_steps(plan, recorded)
-        if p.step.kind == "env"
-        for key in (p.step.get("env") or {})
-    }
+            return report
+        return hold.run(after_rollback=after_rollback, run=run, health=health, box=box, log=log, summary=summary)
 
 
 def _run(
     backend: Backend,
     plan: Plan,
     history: History,
+    state: HistoryState,
     report: RunReport,
     *,
-    dry_run: bool,
     after_rollback: bool,
     run: RunInfo,
     health: HealthChecker,
@@ -235,45 +369,16 @@ def _run(
 ) -> None:
     production = plan.production
     assert production is not None
-    known = history.exists()
-    recorded = (
-        {k: Recorded(a.status, a.checksum, a.error) for k, a in history.latest_attempts().items()} if known else {}
-    )
-    planned = plan_run(plan, recorded)
-    report.already_applied = planned.applied
-    if planned.drift:
-        names = ", ".join(d.step_id for d in planned.drift)
-        raise DifferencesFound(
-            f"applied step(s) changed since they ran: {names}; nothing was run",
-            hint="an applied step never runs again: put the change in a new step with a new id",
-        )
-    pending = planned.pending
-    outstanding = history.outstanding_rollback() if known else None
-    if outstanding and pending and not after_rollback and outstanding.steps_checksum == steps_checksum(production):
-        raise UsageError(
-            f"production was rolled back to {outstanding.restore_point} ({outstanding.parts}) at "
-            f"{outstanding.done_at:%Y-%m-%d %H:%M:%S %Z}; the steps it undid would run again: "
-            + ", ".join(p.step.id for p in pending),
-            hint="change the plan's steps (fix what failed), or pass --after-rollback to run them again as they are",
-        )
-    preflight(pending)
-    mutating_at = first_mutating(pending)
-    point = restore.point_name(run.commit) if production.restore_point and mutating_at is not None else None
-    report.restore_point = point
-    if dry_run:
-        report.steps = [
-            StepOutcome(p.step.id, p.step.kind, "would run", p.reason + (", resumes" if p.resume else ""))
-            for p in pending
-        ]
-        return
+    planned = _plan(plan, state, report, after_rollback=after_rollback, run=run)
+    pending, mutating_at, point = planned.pending, planned.mutating_at, planned.point
     if not pending:
-        if outstanding and after_rollback:
+        if state.outstanding and after_rollback:
             history.clear_rollbacks()  # acknowledged: `apply` manages those env vars again
         return
     needs_box = any(p.step.kind == "env" for p in pending)
     sealed = box or (open_box(backend.name) if needs_box else None)  # fails before any change if no key
     history.ensure()
-    if outstanding:
+    if state.outstanding:
         history.clear_rollbacks()
     ctx = StepContext(backend, plan, history, lambda: _require(sealed), health, None, log)
     for index, p in enumerate(pending):
