@@ -11,11 +11,13 @@ import click
 from bbops import preview
 from bbops.commands.options import backend_option, format_option, plan_option, transports
 from bbops.core import console
+from bbops.core.report import emit
 from bbops.errors import UsageError
 from bbops.github import runner as gha
 from bbops.github.event import pull_request_for
 from bbops.plan.model import Plan
 from bbops.preview.policy import with_base_policy
+from bbops.preview.views import CreateView, DeleteView, GcView, ListView, ResetView
 from bbops.providers.select import app_connection, plan_and_backend
 
 
@@ -38,15 +40,6 @@ policy_option = click.option(
 )
 
 
-def _carrier(report: preview.PreviewReport) -> str:
-    """Which deployment was built with the preview's env vars (its database), for people."""
-    if report.deployment is None:
-        return "none yet (a re-run redeploys once Vercel has built the head commit)" if report.env else "-"
-    where = f" {report.deployment_url}" if report.deployment_url else ""
-    state = f" ({report.deployment_state})" if report.deployment_state else ""
-    return f"`{report.deployment}`{where}{state}"
-
-
 def _runner_outputs(report: preview.PreviewReport) -> None:
     """Step outputs and a job summary; never a connection string (GitHub drops outputs holding secrets)."""
     if not gha.active():
@@ -63,20 +56,7 @@ def _runner_outputs(report: preview.PreviewReport) -> None:
         ("deployment-url", report.deployment_url or ""),
     ):
         gha.set_output(name, value)
-    rows = "\n".join(
-        f"| {k} | {v} |"
-        for k, v in (
-            ("branch", f"`{report.branch}` from `{report.parent}`"),
-            ("host", report.host),
-            ("migrations", ", ".join(report.migrations) or "none pending"),
-            ("seeds", ", ".join(report.seeds) or "none"),
-            ("scrubbed", ", ".join(report.scrubbed) or "nothing"),
-            ("env vars", ", ".join(report.env) or "none"),
-            ("deployment with this database", _carrier(report)),
-            ("expires", report.expires_at or "never"),
-        )
-    )
-    gha.append_summary(f"### Preview for PR #{report.pr}\n\n| | |\n|---|---|\n{rows}\n")
+    gha.append_summary(CreateView(report).markdown())
 
 
 def _log(fmt: str) -> Callable[[str], None]:
@@ -133,23 +113,7 @@ def create_cmd(
             url = app_connection(be, plan, report.branch).url
             gha.export_env(export_env, url)
     _runner_outputs(report)
-    if fmt == "json":
-        console.emit_json(report.as_dict())
-        return
-    verb = "created" if report.created else "refreshed"
-    console.say(f"preview {report.branch} {verb} for PR #{report.pr} (from {report.parent})")
-    console.say(f"  host:       {report.host}")
-    console.say(f"  database:   {report.database}")
-    console.say(f"  expires:    {report.expires_at or 'never'}")
-    console.say(f"  migrations: {', '.join(report.migrations) or 'none pending'}")
-    if report.review:
-        console.say(f"  review:     {report.review['verdict']['level']}: {report.review['verdict']['text']}")
-    console.say(f"  seeds:      {', '.join(report.seeds) or 'none (already seeded)'}")
-    console.say(f"  scrubbed:   {', '.join(report.scrubbed) or 'nothing'}")
-    scope = f" (git branch {report.git_branch})" if report.git_branch else " (no git branch given: none set)"
-    console.say(f"  env vars:   {', '.join(report.env) or 'none'}{scope}")
-    console.say(f"  deployment: {_carrier(report)}")
-    console.say(f"  took:       {report.seconds:.2f}s")
+    emit(CreateView(report), fmt)
 
 
 @preview_group.command("delete")
@@ -163,34 +127,7 @@ def delete_cmd(pr: int | None, git_branch: str | None, plan_path: Path | None, b
     request = _pull_request(pr, git_branch)
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         report = preview.delete(be, plan, request.number, git_branch=request.git_branch)
-    if fmt == "json":
-        console.emit_json(report.as_dict())
-        return
-    state = "deleted" if report.branch_deleted else "already gone"
-    console.say(f"preview {report.branch}: branch {state}; {report.env_deleted} env var(s) deleted")
-    if report.env_kept_for:
-        prs = ", ".join(f"#{n}" for n in report.env_kept_for)
-        console.say(f"env vars kept: PR {prs} previews the same git branch (they now point at its database)")
-
-
-def _age(then: datetime | None, now: datetime) -> str:
-    if then is None:
-        return "-"
-    seconds = int((now - then).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if abs(seconds) >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def _size(n: float | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
+    emit(DeleteView(report), fmt)
 
 
 @preview_group.command("list")
@@ -201,40 +138,7 @@ def list_cmd(plan_path: Path | None, backend: str, fmt: str) -> None:
     """Every preview with its PR, git branch, age, expiry and size."""
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         branches = preview.list_previews(be, plan)
-    now = datetime.now(UTC)
-    if fmt == "json":
-        console.emit_json(
-            [
-                {
-                    "pr": b.pr,
-                    "branch": b.name,
-                    "git_branch": b.annotations.get("git_branch"),
-                    "parent": b.parent,
-                    "created_at": b.created_at.isoformat() if b.created_at else None,
-                    "expires_at": b.expires_at.isoformat() if b.expires_at else None,
-                    "size_bytes": b.size_bytes,
-                }
-                for b in branches
-            ]
-        )
-        return
-    if not branches:
-        console.say("no previews")
-        return
-    console.table(
-        ["PR", "branch", "git branch", "age", "expires in", "size"],
-        [
-            (
-                b.pr,
-                b.name,
-                b.annotations.get("git_branch", "-"),
-                _age(b.created_at, now),
-                _age(now, b.expires_at) if b.expires_at else "never",
-                _size(b.size_bytes),
-            )
-            for b in branches
-        ],
-    )
+    emit(ListView(branches, datetime.now(UTC)), fmt)
 
 
 @preview_group.command("gc")
@@ -247,21 +151,7 @@ def gc_cmd(dry_run: bool, plan_path: Path | None, backend: str, fmt: str) -> Non
     restore points and rolled-back states past the plan's ``production.retention``."""
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         report = preview.gc(be, plan, dry_run=dry_run)
-    if fmt == "json":
-        console.emit_json(report.as_dict())
-        return
-    verb = "would delete" if dry_run else "deleted"
-    for label, items in (
-        ("expired", report.expired),
-        ("orphan branch", report.orphan_branches),
-        ("orphan env vars", report.orphan_env),
-        ("past retention", report.pruned),
-        ("streams ended", report.streams_ended),
-    ):
-        for item in items:
-            console.say(f"{verb} {label}: {item}")
-    if not (report.expired or report.orphan_branches or report.orphan_env or report.pruned or report.streams_ended):
-        console.say("nothing to clean up")
+    emit(GcView(report), fmt)
 
 
 @preview_group.command("reset")
@@ -275,13 +165,7 @@ def reset_cmd(pr: int, policy_from: Path | None, plan_path: Path | None, backend
     with plan_and_backend(plan_path, backend, transports()) as (plan, be):
         plan = _policy(plan, policy_from, fmt)
         report = preview.reset(be, plan, pr, log=_log(fmt))
-    if fmt == "json":
-        console.emit_json(report.as_dict())
-        return
-    console.say(
-        f"preview {report.branch} reset to {report.parent}; migrations: "
-        f"{', '.join(report.migrations) or 'none pending'}; scrubbed: {', '.join(report.scrubbed) or 'nothing'}"
-    )
+    emit(ResetView(report), fmt)
 
 
 COMMANDS = [preview_group]
