@@ -32,6 +32,7 @@ from bbops.production.run import (
     ProductionHold,
     RunReport,
     env_owned_by_steps,
+    estimate_copies,
     hold_production,
     preview_steps,
     production_exists,
@@ -168,6 +169,8 @@ class ApplySession:
         """What ``execute`` would do, changing nothing (raises what would stop the steps)."""
         self.check()
         steps = self.prepared.steps
+        if steps is not None:
+            estimate_copies(self.plan, steps)
         if summary and steps is not None:
             gha.append_summary(steps.markdown())
         return ApplyReport(self.prepared, steps=steps, dry_run=True)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from bbops.copy.estimate import CopyEstimate
 from bbops.core import pg, redact
 from bbops.core.locks import advisory_lock
 from bbops.core.report import TextOut
@@ -49,7 +50,7 @@ from bbops.production.pending import (
     steps_checksum,
 )
 from bbops.production.secretbox import SecretBox, open_box
-from bbops.production.steps import StepContext, preflight, run_step
+from bbops.production.steps import StepContext, preflight, run_step, source_of
 from bbops.providers.base import Backend
 from bbops.providers.select import app_connection, lock_url
 
@@ -87,6 +88,7 @@ class RunReport:
     restore_point_taken: bool = False
     steps: list[StepOutcome] = field(default_factory=list)
     rollback: RollbackReport | None = None  # the automatic rollback after a failed step
+    estimates: dict[str, CopyEstimate] = field(default_factory=dict)  # a dry run's, per pending copy step
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,6 +101,10 @@ class RunReport:
             out.line(f"Production steps: nothing pending ({len(self.already_applied)} applied).")
             return
         out.table(["step", "kind", "outcome", "detail"], [[s.id, s.kind, s.status, s.detail] for s in self.steps])
+        for step_id, estimate in self.estimates.items():
+            out.line(f"Copy estimate for {step_id}:")
+            for line in estimate.lines():
+                out.line(f"  {line}")
         if self.rollback is not None:
             out.line(f"Automatic rollback to {self.rollback.to}:")
             for line in self.rollback.lines():
@@ -111,6 +117,9 @@ class RunReport:
         body = (
             f"| step | kind | outcome | detail |\n|---|---|---|---|\n{rows}\n" if self.steps else "Nothing pending.\n"
         )
+        for step_id, estimate in self.estimates.items():
+            lines = "\n".join(f"    {line}" for line in estimate.lines())
+            body += f"\n#### Copy estimate for `{step_id}`\n\n{lines}\n"
         if self.rollback is not None:
             lines = "\n".join(f"    {line}" for line in self.rollback.lines())
             body += f"\n#### Automatic rollback to `{self.rollback.to}`\n\n{lines}\n"
@@ -221,6 +230,24 @@ def preview_steps(
         for p in planned.pending
     ]
     return report
+
+
+def estimate_copies(plan: Plan, report: RunReport) -> None:
+    """A dry run's estimate for each pending `copy` step: source sizes and a timed read sample."""
+    from bbops.copy.estimate import estimate_copy
+
+    production = plan.production
+    assert production is not None
+    pending = {s.id for s in report.steps}
+    for step in production.steps:
+        if step.kind != "copy" or step.id not in pending:
+            continue
+        try:
+            report.estimates[step.id] = estimate_copy(
+                source_of(step), tables=tuple(step.get("tables") or ()), jobs=int(step.get("jobs", 2))
+            )
+        except (BBopsError, psycopg.Error, OSError) as exc:  # a dry run still shows everything else
+            report.estimates[step.id] = CopyEstimate(error=redact.scrub(str(exc)).strip() or type(exc).__name__)
 
 
 def env_owned_by_steps(plan: Plan, state: HistoryState, *, after_rollback: bool = False) -> dict[tuple[str, str], str]:

@@ -78,7 +78,7 @@ def _sql(ctx: StepContext, p: PendingStep) -> str:
     return f"{path.name}: {len(statements)} statement(s) outside a transaction"
 
 
-def _source(step: Step) -> str:
+def source_of(step: Step) -> str:
     url = resolve_ref(step.get("source"), what=f"step {step.id} source") or ""
     redact.register_url(url)
     return url
@@ -96,7 +96,7 @@ def _copy(ctx: StepContext, p: PendingStep) -> str:
     if step.get("follow"):
         return _follow(ctx, p)
     report = copy_database(
-        _source(step),
+        source_of(step),
         ctx.url(ctx.branch_of(step)),
         tables=tuple(step.get("tables") or ()),
         jobs=int(step.get("jobs", 2)),
@@ -113,7 +113,7 @@ def _follow(ctx: StepContext, p: PendingStep) -> str:
 
     step = p.step
     report = start(
-        _source(step),
+        source_of(step),
         ctx.url(ctx.branch_of(step)),
         name=stream_of(step),
         tables=tuple(step.get("tables") or ()),
@@ -134,7 +134,7 @@ def _switch(ctx: StepContext, p: PendingStep) -> str:
 
     step = p.step
     report = switch(
-        _source(step),
+        source_of(step),
         ctx.url(ctx.branch_of(step)),
         name=str(step.get("stream")),
         with_reverse=bool(step.get("reverse", False)),
@@ -156,7 +156,7 @@ def _verify(ctx: StepContext, p: PendingStep) -> str:
 
     step = p.step
     report = verify_databases(
-        _source(step),
+        source_of(step),
         ctx.url(ctx.branch_of(step)),
         checksums=bool(step.get("checksums", True)),
         tables=tuple(step.get("tables") or ()),

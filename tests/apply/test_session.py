@@ -14,7 +14,7 @@ from bbops.plan import load_plan
 from bbops.production import run as production_run
 from bbops.production.history import History, RunInfo
 from bbops.providers.local import open_local_backend
-from tests.production.test_production_local import SCHEMA, SEED, app, write_plan  # noqa: F401 - fixture
+from tests.production.test_production_local import SCHEMA, SEED, make_app, write_plan
 
 RUN = RunInfo("7", "c" * 40, "ci")
 
@@ -24,6 +24,11 @@ def backend(local_env):
     be = open_local_backend()
     yield be
     be.close()
+
+
+@pytest.fixture
+def app(tmp_path):
+    return make_app(tmp_path)
 
 
 @pytest.fixture

@@ -85,6 +85,13 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
         "cutover-redeploy",
         "cutover-health",
     ]
+    # The dry run estimates the copy: the old database's size per table the copy selects, and a timed sample.
+    estimate = json.loads(dry.stdout)["estimates"]["copy-from-old"]
+    assert estimate["error"] is None and estimate["sample_bytes"] > 0
+    assert {t["table"] for t in estimate["tables"]} == {f"public.{t}" for t in counts(old)}
+    text = runner.invoke(main, obj=wired, args=["apply", "--plan", str(PLAN), "--dry-run"])
+    assert text.exit_code == 0, text.output
+    assert "Copy estimate for copy-from-old:" in text.stdout and "at the source; " in text.stdout
     # `bbops apply`: the infrastructure first, then the steps; the cutover's env vars are left to its step.
     applied = runner.invoke(main, obj=wired, args=["apply", "--plan", str(PLAN), "--auto-approve"])
     assert applied.exit_code == 0, applied.output

@@ -75,6 +75,10 @@ def backend(local_env):
 
 @pytest.fixture
 def app(tmp_path):
+    return make_app(tmp_path)
+
+
+def make_app(tmp_path: Path) -> Path:
     """A tiny app: one migration making `users`, a seed, and a production env var pointing elsewhere."""
     folder = tmp_path / "app"
     write_migration(
