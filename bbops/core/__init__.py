@@ -1,2 +1,3 @@
 """What every feature uses: redaction of secrets, Postgres connections, the HTTP client with retries,
-advisory locks, the console, the one poll/backoff helper, and schema ``bbops`` (``bookkeeping``)."""
+advisory locks, the write freeze, the console and its reporters, the one poll/backoff helper, and
+schema ``bbops`` (``bookkeeping``)."""

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bbops.core.freeze import freeze_on, unfreeze_on
 from bbops.errors import UsageError
 from bbops.online import state, stream
-from bbops.online.freeze import freeze, thaw
 from bbops.online.names import reverse, stream_name
 from bbops.online.switch import sync_sequences
 
@@ -54,7 +54,7 @@ def roll_back(
             phase = current.phase if current else "absent"
             raise UsageError(f"stream {stream_name(name)} is {phase}: there is no switch to roll back")
         report = RollbackReport(names.stream, current.reverse, caught_up=False)
-        freeze(new)  # no write may land on the new database while the stream drains
+        freeze_on(new)  # no write may land on the new database while the stream drains
         try:
             if current.reverse:
                 report.catch_up_seconds = stream.caught_up(new, old, names, timeout)
@@ -70,9 +70,9 @@ def roll_back(
                 report.notes.append("accepted data loss: writes made on the new database since the switch stay there")
             report.sequences = sync_sequences(new, old, current.tables)
             report.dropped = stream.drop(new, old, names)
-            thaw(old)
+            unfreeze_on(old)
         finally:
-            thaw(new)
+            unfreeze_on(new)
         state.set_phase(new, names.stream, "rolled-back")
         return report
     finally:

@@ -22,9 +22,9 @@ import psycopg
 from bbops.copy.catalog import list_tables, prepare_session, select_tables
 from bbops.copy.schema import sequence_values, set_sequences
 from bbops.copy.verify import verify_databases
+from bbops.core.freeze import freeze_on, unfreeze_on
 from bbops.errors import MigrationError, UsageError
 from bbops.online import state, stream
-from bbops.online.freeze import freeze, thaw
 from bbops.online.names import forward, reverse
 
 
@@ -84,7 +84,7 @@ def switch(
                 f"stream {names.stream} is {phase}: the switch needs a running forward stream (copy follow)"
             )
         started = time.monotonic()
-        report.sessions_ended = freeze(source)
+        report.sessions_ended = freeze_on(source).ended
         rev = reverse(name)
         try:
             waited = stream.caught_up(source, target, names, timeout)
@@ -108,7 +108,7 @@ def switch(
             stream.drop(source, target, names)
         except BaseException:
             stream.drop(target, source, rev)
-            thaw(source)
+            unfreeze_on(source)
             raise
         report.freeze_seconds = time.monotonic() - started
         report.validation_until = datetime.now(UTC) + timedelta(days=validation_days) if with_reverse else None

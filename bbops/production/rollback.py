@@ -315,7 +315,7 @@ def _freeze_plan(records: list[UndoRecord]) -> list[tuple[UndoRecord, str]]:
 
 
 def _unfreeze(frozen: list[tuple[UndoRecord, str]], part: PartReport, dry_run: bool) -> None:
-    from bbops.production import freeze
+    from bbops.core import freeze
 
     if not frozen:
         part.status = "nothing to do"

@@ -226,7 +226,7 @@ def _env(ctx: StepContext, p: PendingStep) -> str:
 
 
 def _freeze(ctx: StepContext, p: PendingStep) -> str:
-    from bbops.production import freeze
+    from bbops.core import freeze
 
     step = p.step
     ref = step.get("database")

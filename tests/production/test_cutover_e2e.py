@@ -26,7 +26,7 @@ import yaml
 from click.testing import CliRunner
 
 from bbops.cli import main
-from bbops.production import freeze
+from bbops.core import freeze
 from bbops.providers.base import EnvVar
 from bbops.providers.local import open_local_backend
 from tests import REPO_ROOT

@@ -10,10 +10,9 @@ import psycopg
 from click.testing import CliRunner
 
 from bbops.cli import main
-from bbops.core import pg
+from bbops.core import freeze, pg
 from bbops.core.http import Transports
 from bbops.preview.seed import run_seeds
-from bbops.production import freeze
 from bbops.providers.base import EnvVar
 from bbops.providers.local import open_local_backend
 from tests import REPO_ROOT

@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from bbops.production import freeze
+from bbops.core import freeze
 
 
 def _write(url: str) -> None:
@@ -49,3 +49,21 @@ def test_unfreeze_restores_a_setting_the_database_had(database_url):
             "WHERE d.datname = current_database() AND s.setrole = 0"
         ).fetchone()[0]
     assert setting == ["default_transaction_read_only=off"]
+
+
+def test_the_session_that_freezes_keeps_writing_and_others_end(database_url):
+    """The online switch's way: freeze on a session bbops goes on using (its marker, the reverse stream)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id serial PRIMARY KEY, v text)")
+    app = psycopg.connect(database_url, autocommit=True)
+    with psycopg.connect(database_url, autocommit=True) as ours:
+        ours.execute("SET default_transaction_read_only = off")
+        result = freeze.freeze_on(ours)
+        assert result.ended == 1 and freeze.frozen_on(ours)
+        ours.execute("INSERT INTO t (v) VALUES ('marker')")  # bbops' own session still writes
+        with pytest.raises(psycopg.OperationalError):
+            app.execute("SELECT 1")
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            _write(database_url)
+        assert freeze.unfreeze_on(ours, result.previous) == 0 and not freeze.frozen_on(ours)
+    _write(database_url)

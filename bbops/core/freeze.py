@@ -20,6 +20,12 @@ What it does not stop, by design of Postgres (say so to whoever plans a cutover)
 
 ``unfreeze`` puts the setting back as it was before (``RESET`` when the database
 had none). Both need the database owner (or a superuser).
+
+Two callers, one implementation: the production ``freeze`` step (by URL, recording the
+previous setting for ``bbops rollback``) and the online switch and its rollback (on a session
+bbops keeps using afterwards: ``freeze_on``/``unfreeze_on`` take that session, which stays
+writable because it set ``default_transaction_read_only = off`` for itself and is never
+among the sessions ended).
 """
 
 from __future__ import annotations
@@ -85,28 +91,60 @@ def _still_there(conn: psycopg.Connection, pid: int) -> bool:
     return pg.scalar(conn, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)", (pid,), kind=bool)
 
 
+def freeze_on(conn: psycopg.Connection) -> FreezeResult:
+    """Freeze ``conn``'s database and end every other session on it; ``conn`` itself stays usable."""
+    database = pg.scalar(conn, "SELECT current_database()", kind=str)
+    row = conn.execute(_PREVIOUS).fetchone()
+    previous = str(row[0]) if row and row[0] is not None else None
+    conn.execute(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(pg.ident(database)))
+    ended, left = 0, 0
+    for (pid,) in conn.execute(_OTHERS).fetchall():
+        try:
+            if _terminate(conn, pid):
+                ended += 1
+            elif _still_there(conn, pid):  # not one that was closing anyway
+                left += 1
+        except psycopg.errors.InsufficientPrivilege:
+            left += 1
+    return FreezeResult(database, previous, ended, left)
+
+
+def unfreeze_on(conn: psycopg.Connection, previous: str | None = None) -> int:
+    """Put ``conn``'s database setting back (``previous``; None: ``RESET``) and end the sessions
+    opened during the freeze (they started read-only and would stay so); returns that count."""
+    name = pg.ident(pg.scalar(conn, "SELECT current_database()", kind=str))
+    if previous is None:
+        conn.execute(sql.SQL("ALTER DATABASE {} RESET default_transaction_read_only").format(name))
+    else:
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = {}").format(name, sql.Literal(previous))
+        )
+    ended = 0
+    for (pid,) in conn.execute(_OTHERS).fetchall():
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+            ended += _terminate(conn, pid)
+    return ended
+
+
+def frozen_on(conn: psycopg.Connection) -> bool:
+    """Whether ``conn``'s database has the freeze's setting (its own, not a role's)."""
+    row = conn.execute(_PREVIOUS).fetchone()
+    return bool(row and row[0] == "on")
+
+
 def freeze(url: str) -> FreezeResult:
-    """Make new sessions on ``url``'s database read-only and end the open ones."""
-    database, previous = current(url)
+    """Make new sessions on ``url``'s database read-only and end the open ones, then prove it."""
     try:
         with _session(url) as conn:
-            conn.execute(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(pg.ident(database)))
-            ended, left = 0, 0
-            for (pid,) in conn.execute(_OTHERS).fetchall():
-                try:
-                    if _terminate(conn, pid):
-                        ended += 1
-                    elif _still_there(conn, pid):  # not one that was closing anyway
-                        left += 1
-                except psycopg.errors.InsufficientPrivilege:
-                    left += 1
+            result = freeze_on(conn)
     except psycopg.Error as exc:
         raise MigrationError(f"cannot freeze writes: {redact.scrub(str(exc)).strip()}") from None
+    database = result.database
     # Prove it: a fresh session starts read-only.
     with pg.connection(url, autocommit=True, application_name="bbops freeze check") as check:
         if pg.scalar(check, "SHOW default_transaction_read_only", kind=str) != "on":
             raise MigrationError(f"the freeze of {database} did not take: new sessions are still writable")
-    return FreezeResult(database, previous, ended, left)
+    return result
 
 
 def unfreeze(url: str, previous: str | None) -> tuple[str, int]:
@@ -115,19 +153,7 @@ def unfreeze(url: str, previous: str | None) -> tuple[str, int]:
     try:
         with _session(url) as conn:
             database = pg.scalar(conn, "SELECT current_database()", kind=str)
-            name = pg.ident(database)
-            if previous is None:
-                conn.execute(sql.SQL("ALTER DATABASE {} RESET default_transaction_read_only").format(name))
-            else:
-                conn.execute(
-                    sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = {}").format(
-                        name, sql.Literal(previous)
-                    )
-                )
-            ended = 0
-            for (pid,) in conn.execute(_OTHERS).fetchall():
-                with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
-                    ended += _terminate(conn, pid)
+            ended = unfreeze_on(conn, previous)
     except psycopg.Error as exc:
         raise MigrationError(f"cannot lift the write freeze: {redact.scrub(str(exc)).strip()}") from None
     return database, ended
