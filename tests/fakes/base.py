@@ -49,6 +49,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     times: int = 1
+    message: str | None = None  # the error's message (default: "injected <status>")
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Seen:
 
 class FakeServer:
     token: str
+    unauthorized = "authentication required"  # the service's message for a bad token
 
     def __init__(self, token: str) -> None:
         self.token = leakcheck.remember(token)
@@ -81,8 +83,11 @@ class FakeServer:
         headers: dict[str, str] | None = None,
         body: Any = None,
         times: int = 1,
+        message: str | None = None,
     ) -> None:
-        self.faults.append(Fault(method.upper(), re.compile(path), kind, status, dict(headers or {}), body, times))
+        self.faults.append(
+            Fault(method.upper(), re.compile(path), kind, status, dict(headers or {}), body, times, message)
+        )
 
     def count(self, method: str, path: str, status: int | None = None) -> int:
         pattern = re.compile(path)
@@ -108,7 +113,7 @@ class FakeServer:
         self.requests.append(seen)
         self.before(request)
         if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return self.error(401, "authentication required")
+            return self.error(401, self.unauthorized)
         fault = self._fault(request.method, path)
         if fault and fault.kind == "connect":
             raise httpx.ConnectError("connection refused", request=request)
@@ -118,7 +123,7 @@ class FakeServer:
             seen.status = fault.status
             if fault.body is not None:
                 return httpx.Response(fault.status, json=fault.body, headers=fault.headers)
-            return self.error(fault.status, f"injected {fault.status}", headers=fault.headers)
+            return self.error(fault.status, fault.message or f"injected {fault.status}", headers=fault.headers)
         response = self.handle(request, path, dict(request.url.params), body)
         if fault and fault.kind == "drop_after":
             raise httpx.ReadError("connection reset by peer", request=request)

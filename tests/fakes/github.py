@@ -11,9 +11,9 @@ Shaped on the documented endpoints:
   gets 403 "Resource not accessible by integration" and comments as ``github-actions[bot]``
   (docs.github.com/en/rest/users/users#get-the-authenticated-user; ``token_user=None``).
 
-Errors are ``{"message": ..., "documentation_url": ...}``. Failures are injected
-with ``fail(method, status, times)`` or ``drop_after(method)`` (the request is
-processed, then the connection breaks before the response arrives).
+Errors are ``{"message": ..., "documentation_url": ...}``. Built on ``FakeServer`` like the Neon
+and Vercel fakes: the same request log (``requests``, ``count``) and fault injection
+(``fail(method, path_regex, status=..., kind="drop_after", message=...)``).
 """
 
 from __future__ import annotations
@@ -23,39 +23,34 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 
 from tests import leakcheck
+from tests.fakes.base import FakeServer
 
 API = "https://api.github.test"
 
 
-@dataclass
-class FakeGitHub:
-    token: str
-    per_page_max: int = 100
-    api: str = API  # where pagination links point (a local server's URL in end-to-end tests)
-    token_user: str | None = None  # a user's token (PAT); None: the workflow's installation token
-    comments: dict[int, dict[str, Any]] = field(default_factory=dict)
-    requests: list[tuple[str, str]] = field(default_factory=list)
-    _next_id: int = 1000
-    _failures: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)
-    _drops: list[str] = field(default_factory=list)
+class FakeGitHub(FakeServer):
+    unauthorized = "Bad credentials"
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        per_page_max: int = 100,
+        api: str = API,  # where pagination links point (a local server's URL in end-to-end tests)
+        token_user: str | None = None,  # a user's token (PAT); None: the workflow's installation token
+    ) -> None:
+        super().__init__(token)
+        self.per_page_max, self.api, self.token_user = per_page_max, api, token_user
+        self.comments: dict[int, dict[str, Any]] = {}
+        self._next_id = 1000
 
     # -- test hooks ---------------------------------------------------------------------
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
-
-    def fail(self, method: str, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
-        self._failures += [(method, status, headers or {})] * times
-
-    def drop_after(self, method: str) -> None:
-        self._drops.append(method)
 
     def seed(self, repo: str, number: int, body: str, user: str = "someone") -> int:
         return self._store(repo, number, body, user)["id"]
@@ -89,28 +84,14 @@ class FakeGitHub:
     def _public(comment: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in comment.items() if not k.startswith("_")}
 
-    @staticmethod
-    def _error(status: int, message: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> httpx.Response:
         body = {"message": message, "documentation_url": "https://docs.github.test/rest"}
         return httpx.Response(status, json=body, headers=headers)
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        method, path = request.method, request.url.path
-        self.requests.append((method, str(request.url)))
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return self._error(401, "Bad credentials")
+    def handle(self, request: httpx.Request, path: str, params: dict[str, str], body: Any) -> httpx.Response:
         if "application/vnd.github+json" not in request.headers.get("Accept", ""):
-            return self._error(415, "Unsupported Media Type")
-        for i, (fail_method, status, headers) in enumerate(self._failures):
-            if fail_method == method:
-                del self._failures[i]
-                message = {403: "Resource not accessible by integration", 404: "Not Found"}.get(status, "Server Error")
-                return self._error(status, message, headers)
-        response = self._route(request, method, path)
-        if method in self._drops:
-            self._drops.remove(method)
-            raise httpx.ReadError("connection reset by peer", request=request)
-        return response
+            return self.error(415, "Unsupported Media Type")
+        return self._route(request, request.method, path)
 
     @property
     def author(self) -> str:
@@ -119,7 +100,7 @@ class FakeGitHub:
     def _route(self, request: httpx.Request, method: str, path: str) -> httpx.Response:
         if path == "/user" and method == "GET":
             if self.token_user is None:
-                return self._error(403, "Resource not accessible by integration")
+                return self.error(403, "Resource not accessible by integration")
             return httpx.Response(200, json={"login": self.token_user, "type": "User"})
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", path)
         if m:
@@ -129,13 +110,13 @@ class FakeGitHub:
             if method == "POST":
                 body = json.loads(request.content).get("body")
                 if not isinstance(body, str) or not body:
-                    return self._error(422, "Validation Failed")
+                    return self.error(422, "Validation Failed")
                 return httpx.Response(201, json=self._public(self._store(repo, number, body, self.author)))
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)", path)
         if m:
             comment = self.comments.get(int(m.group(2)))
             if comment is None or comment["_repo"] != m.group(1):
-                return self._error(404, "Not Found")
+                return self.error(404, "Not Found")
             if method == "PATCH":
                 comment["body"] = json.loads(request.content)["body"]
                 leakcheck.record(f"PR comment on {comment['_repo']}#{comment['_number']} (edited)", comment["body"])
@@ -145,7 +126,7 @@ class FakeGitHub:
             if method == "DELETE":
                 del self.comments[comment["id"]]
                 return httpx.Response(204)
-        return self._error(404, "Not Found")
+        return self.error(404, "Not Found")
 
     def _list(self, request: httpx.Request, repo: str, number: int) -> httpx.Response:
         per_page = min(int(request.url.params.get("per_page", 30)), self.per_page_max)
@@ -174,7 +155,7 @@ def serve(fake: FakeGitHub) -> Iterator[str]:
                 content=self.rfile.read(length) if length else b"",
             )
             try:
-                response = fake.handle(request)
+                response = fake(request)
             except httpx.TransportError:
                 self.close_connection = True  # the request was processed; the client sees a dropped connection
                 return

@@ -36,8 +36,8 @@ def test_lists_every_page(fake, gh):
     fake.seed(REPO, 43, "another PR")
     bodies = [c.body for c in gh.iter_comments(REPO, 42)]
     assert bodies == [f"comment {i}" for i in range(12)]
-    gets = [url for method, url in fake.requests if method == "GET"]
-    assert len(gets) == 3 and gets[-1].endswith("page=3")
+    gets = [r for r in fake.requests if r.method == "GET"]
+    assert len(gets) == 3 and gets[-1].params["page"] == "3"
 
 
 def test_upsert_creates_once_then_updates_in_place(fake, gh):
@@ -55,7 +55,7 @@ def test_upsert_creates_once_then_updates_in_place(fake, gh):
 def test_unchanged_body_is_not_patched(fake, gh):
     gh.upsert_marked(REPO, 42, PREVIEW_MARKER, "same")
     gh.upsert_marked(REPO, 42, PREVIEW_MARKER, "same")
-    assert [m for m, _ in fake.requests].count("PATCH") == 0
+    assert fake.count("PATCH", ".*") == 0
 
 
 def test_marker_is_added_when_missing_and_quotes_do_not_count(fake, gh):
@@ -73,7 +73,7 @@ def test_duplicates_from_a_race_are_removed(fake, gh):
 
 
 def test_dropped_post_is_not_duplicated(fake, gh):
-    fake.drop_after("POST")  # the comment is stored, the response never arrives
+    fake.fail("POST", ".*", kind="drop_after")  # the comment is stored, the response never arrives
     comment, created = gh.upsert_marked(REPO, 42, PREVIEW_MARKER, "body")
     assert created
     assert len(fake.on(REPO, 42)) == 1 and fake.on(REPO, 42)[0]["id"] == comment.id
@@ -81,21 +81,21 @@ def test_dropped_post_is_not_duplicated(fake, gh):
 
 def test_5xx_on_get_and_patch_is_retried(fake, gh):
     gh.upsert_marked(REPO, 42, PREVIEW_MARKER, "v1")
-    fake.fail("GET", 502)
-    fake.fail("PATCH", 503)
+    fake.fail("GET", ".*", status=502)
+    fake.fail("PATCH", ".*", status=503)
     comment, _ = gh.upsert_marked(REPO, 42, PREVIEW_MARKER, "v2")
     assert comment.body.endswith("v2")
 
 
 def test_persistent_5xx_is_a_provider_error(fake, gh):
-    fake.fail("GET", 500, times=10)
+    fake.fail("GET", ".*", status=500, times=10)
     with pytest.raises(ProviderError) as info:
         list(gh.iter_comments(REPO, 42))
     assert info.value.status == 500 and info.value.exit_code == 4
 
 
 def test_403_explains_the_permission(fake, gh, token):
-    fake.fail("POST", 403)
+    fake.fail("POST", ".*", status=403, message="Resource not accessible by integration")
     with pytest.raises(ProviderError) as info:
         gh.upsert_marked(REPO, 42, PREVIEW_MARKER, "x")
     assert info.value.status == 403

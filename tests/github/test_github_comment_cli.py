@@ -131,7 +131,7 @@ def test_dry_run_needs_no_token(runner, tmp_path, monkeypatch):
 
 def test_forbidden_is_a_provider_failure_with_a_hint(runner, fake, tmp_path):
     runner.event(pull_request_payload("opened"))
-    fake.fail("POST", 403)
+    fake.fail("POST", ".*", status=403, message="Resource not accessible by integration")
     result = invoke(fake, "comment", "preview", "--report", _report(tmp_path), "--no-schema-diff")
     assert result.exit_code == 4
     assert "403" in result.stderr and "pull-requests: write" in result.stderr
