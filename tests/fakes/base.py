@@ -12,6 +12,7 @@ queued with ``fake.fail(method, path_regex, ...)`` and consumed in order:
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -52,6 +53,10 @@ class Fault:
     message: str | None = None  # the error's message (default: "injected <status>")
 
 
+# One counter for every fake: the order of requests across services (Neon, then Vercel, then Neon ...).
+_ARRIVAL = itertools.count()
+
+
 @dataclass
 class Seen:
     method: str
@@ -59,6 +64,7 @@ class Seen:
     params: dict[str, str]
     body: Any
     status: int | None = None  # None when the connection failed
+    seq: int = field(default_factory=lambda: next(_ARRIVAL))
 
 
 class FakeServer:
