@@ -93,6 +93,10 @@ def list_branches(fake: FakeNeon, params: dict[str, str]) -> httpx.Response:
 
 def create_branch(fake: FakeNeon, body: dict) -> httpx.Response:
     spec = body.get("branch") or {}
+    if spec.get("name") and fake.named(spec["name"]):
+        # Branch names are unique in a project: Neon answers 409 "branch already exists" (neonctl's
+        # telemetry counts them, neondatabase/neon-pkgs#307; the message as create-branch-action#67 shows it).
+        return httpx.Response(409, json={"code": "", "message": f'branch already exists; branch_name:"{spec["name"]}"'})
     if len(fake.branches) >= fake.project["owner"]["branches_limit"]:
         # Neon refuses past the plan's branches_limit with 422, as it does past projects_limit
         # ({"code":"PROJECTS_LIMIT_EXCEEDED"}, neondatabase/neonctl#255).

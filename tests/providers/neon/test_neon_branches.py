@@ -191,6 +191,14 @@ def test_a_restore_that_preserves_moves_the_children_to_the_preserved_branch(neo
     assert neon.get_branch("development").parent == "main-before-rollback-1"
 
 
+def test_a_second_branch_of_the_same_name_is_refused_with_409(neon, cloud_fakes):
+    neon.create_branch("preview/pr-79", parent="development")
+    with pytest.raises(ProviderError) as err:
+        neon.create_branch("preview/pr-79", parent="development")
+    assert err.value.status == 409 and "already exists" in str(err.value)
+    assert len(cloud_fakes.neon.named("preview/pr-79")) == 1
+
+
 def test_the_project_reports_its_branch_limit(neon, cloud_fakes):
     assert neon.branch_limit() == 10  # Neon's free plan
     cloud_fakes.neon.project["owner"]["branches_limit"] = 5000
