@@ -130,10 +130,14 @@ class BranchProvider(Protocol):
         expires_at: datetime | None = None,
         protected: bool = False,
         compute: ComputeSize | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> Branch:
         """Create ``name`` from the current state of ``parent`` and wait until it is usable.
 
-        ``compute``: the size of its compute where the backend has computes (Neon); else ignored."""
+        ``compute``: the size of its compute where the backend has computes (Neon); else ignored.
+        ``meanwhile``: called once the branch exists, before waiting for it to be usable (reads that
+        need nothing from the new branch overlap the wait: no extra polls); then the wait, even if it fails.
+        A branch of that name already exists: ``ProviderError`` with status 409."""
         ...
 
     def update_branch(
@@ -158,8 +162,12 @@ class BranchProvider(Protocol):
         """Credentials for ``database`` as ``role`` on ``name``, fetched per branch."""
         ...
 
-    def reset_role_password(self, name: str, *, role: str) -> None:
-        """Give ``role`` on ``name`` a new password, so credentials of ``name`` open no other branch."""
+    def reset_role_password(self, name: str, *, role: str, meanwhile: Callable[[], object] | None = None) -> bool:
+        """Give ``role`` on ``name`` a new password, so credentials of ``name`` open no other branch.
+
+        True when its connection strings changed (they hold a password made just now); False where
+        there is nothing to reset (local). ``meanwhile`` as for ``create_branch``: called before the
+        wait for the new password to work, e.g. to read the new connection strings."""
         ...
 
 

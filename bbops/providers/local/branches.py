@@ -12,7 +12,7 @@ child branches cannot be deleted; expiry is at most 30 days ahead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -85,9 +85,12 @@ class LocalBranches(LocalRestorePoints, BranchProvider, RootBranches, ProtectedB
             url=url,
         )
 
-    def reset_role_password(self, name: str, *, role: str) -> None:
+    def reset_role_password(self, name: str, *, role: str, meanwhile: Callable[[], object] | None = None) -> bool:
         """Nothing to do: every local branch is a database reached with the local server's own role."""
         validate_name(name)
+        if meanwhile is not None:
+            meanwhile()
+        return False
 
     # -- changing -------------------------------------------------------------------------
 
@@ -101,6 +104,7 @@ class LocalBranches(LocalRestorePoints, BranchProvider, RootBranches, ProtectedB
         protected: bool = False,
         default: bool = False,
         compute: ComputeSize | None = None,  # the embedded server has no computes to size
+        meanwhile: Callable[[], object] | None = None,  # nothing to wait for: called once the branch is made
     ) -> Branch:
         """Create ``name`` as a copy of ``parent`` (``parent=None``: an empty root branch)."""
         validate_name(name)
@@ -143,7 +147,10 @@ class LocalBranches(LocalRestorePoints, BranchProvider, RootBranches, ProtectedB
             except BaseException:
                 dbops.drop_database(conn, target)
                 raise
-            return self._with_sizes(catalog, [entry])[0]
+            made = self._with_sizes(catalog, [entry])[0]
+        if meanwhile is not None:
+            meanwhile()  # outside the catalog lock: it may read the catalog itself
+        return made
 
     def create_root(
         self,

@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -186,6 +187,7 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
         expires_at: datetime | None = None,
         protected: bool = False,
         compute: ComputeSize | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> Branch:
         parent_branch = self._require(parent)
         endpoint: dict[str, Any] = {"type": "read_write"}
@@ -204,17 +206,27 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
             body["branch"]["expires_at"] = _stamp(self._check_expiry(expires_at))
         if annotations:
             body["annotation_value"] = {k: str(v) for k, v in annotations.items()}
+        uncertain = False
         for _ in range(_CREATE_TRIES):
             try:
                 created = self.api.post(f"{self.base}/branches", json=body).json()
             except RequestUncertain:
                 # The branch may exist now: never make a second one.
+                uncertain = True
                 existing = self._find_raw(name)
                 if existing is None:
                     continue
-                self.ops.wait_branch_ready(existing[0]["id"])
+                self._wait(partial(self.ops.wait_branch_ready, existing[0]["id"]), meanwhile)
                 return self._require(name)
-            self.ops.wait(created.get("operations") or [])
+            except ProviderError as exc:
+                # Neon refuses a second branch of one name (409). After a lost reply, the branch of
+                # that name is the one our earlier attempt made (a listing may lag behind the create).
+                existing = self._find_raw(name) if uncertain and exc.status == 409 else None
+                if existing is None:
+                    raise
+                self._wait(partial(self.ops.wait_branch_ready, existing[0]["id"]), meanwhile)
+                return self._require(name)
+            self._wait(partial(self.ops.wait, created.get("operations") or []), meanwhile)
             if isinstance(created.get("branch"), dict):
                 return self._learn(created["branch"], body.get("annotation_value") or {})
             return self._require(name)
@@ -223,6 +235,18 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
             method="POST",
             path=f"{self.base}/branches",
         )
+
+    @staticmethod
+    def _wait(wait: Callable[[], None], meanwhile: Callable[[], object] | None) -> None:
+        """``wait`` for a change's operations, after ``meanwhile`` (reads that overlap the wait; see the protocol).
+
+        The operations are waited for even when ``meanwhile`` fails: nothing is left running behind an error.
+        """
+        try:
+            if meanwhile is not None:
+                meanwhile()
+        finally:
+            wait()
 
     def _check_expiry(self, expires_at: datetime) -> datetime:
         if expires_at.tzinfo is None:
@@ -310,7 +334,7 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
         self._uris[(branch.id, database, role, pooled)] = found
         return found
 
-    def reset_role_password(self, name: str, *, role: str) -> None:
+    def reset_role_password(self, name: str, *, role: str, meanwhile: Callable[[], object] | None = None) -> bool:
         # A child of an unprotected branch keeps its parent's role password (Neon docs), so a preview's
         # DATABASE_URL would open its parent too. The reply holds the new password: register it before
         # anything could print it, and wait for the operations (the old password works until they end).
@@ -321,7 +345,12 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
         password = (body.get("role") or {}).get("password")
         if password:
             redact.register(password)
-        self.ops.wait(body.get("operations") or [])
+        # Connection strings read before hold the old password. Neon stores the new one at once ("the
+        # connection string for that role updates with the new password", neon.com/faqs/reset-database-password),
+        # so ``meanwhile`` may read them again while the operations run; they work once the wait is over.
+        self._uris = {k: v for k, v in self._uris.items() if not (k[0] == branch.id and k[2] == role)}
+        self._wait(partial(self.ops.wait, body.get("operations") or []), meanwhile)
+        return True
 
     # -- restore points (``RestorePoints``, ``TimestampRestore``) --------------------------
 

@@ -48,6 +48,31 @@ def test_a_dropped_connection_after_the_create_does_not_make_a_duplicate(neon, c
     assert not cloud_fakes.neon.running()
 
 
+def test_a_lost_reply_the_listing_did_not_show_yet_ends_in_the_branch_made(neon, cloud_fakes):
+    # The first POST made the branch and its reply was lost; the lookup by name (a listing that lags
+    # behind) misses it, so the create is tried again: Neon's 409 says the name is taken, by our branch.
+    neon.list_branches()  # the parent is known: the next listing is the lookup after the lost reply
+    cloud_fakes.neon.fail("POST", BRANCHES, kind="drop_after")
+    cloud_fakes.neon.fail("GET", BRANCHES, status=200, body={"branches": [], "annotations": {}, "pagination": {}})
+    branch = neon.create_branch("preview/pr-17", parent="development", annotations=PR)
+    assert branch.id == cloud_fakes.neon.by_name("preview/pr-17")["id"] and branch.pr == 42
+    assert cloud_fakes.neon.count("POST", BRANCHES, status=409) == 1
+    assert len(cloud_fakes.neon.named("preview/pr-17")) == 1 and not cloud_fakes.neon.running()
+
+
+def test_meanwhile_runs_while_the_operations_run_and_they_are_waited_for_anyway(neon, cloud_fakes):
+    fake, seen = cloud_fakes.neon, []
+    neon.create_branch("preview/pr-18", parent="development", meanwhile=lambda: seen.append(len(fake.running())))
+    assert seen == [2] and not fake.running()  # timeline and compute still running when it was called
+
+    def broken() -> None:
+        raise ProviderError("the read failed")
+
+    with pytest.raises(ProviderError, match="the read failed"):
+        neon.reset_role_password("preview/pr-18", role="neondb_owner", meanwhile=broken)
+    assert not fake.running()  # the reset's operations were still waited for
+
+
 def test_a_timeout_before_the_server_acted_leads_to_one_new_attempt(neon, cloud_fakes):
     cloud_fakes.neon.fail("POST", BRANCHES, kind="timeout")
     neon.create_branch("preview/pr-8", parent="development")
