@@ -10,7 +10,7 @@ import psycopg
 
 from bbops.core import bookkeeping
 from bbops.infra.envvalues import branch_env
-from bbops.plan.model import Plan
+from bbops.plan.model import EnvSource, Plan
 from bbops.providers.base import Backend, EnvVar, env_value_matches, fingerprint
 
 # What the preview's deployment was last made with is kept in the preview's own database
@@ -36,13 +36,23 @@ class HandedOut:
     changed_at: datetime | None = None
 
 
+def _preview_sources(plan: Plan) -> list[EnvSource]:
+    target = plan.vercel.target("preview") if plan.vercel else None
+    return list(target.env) if target else []
+
+
+def connection_pooling(plan: Plan) -> set[bool]:
+    """Which connection strings (pooled: True, direct: False) a preview's env vars hand out."""
+    return {s.connection == "pooled" for s in _preview_sources(plan) if s.connection}
+
+
 def preview_env(backend: Backend, plan: Plan, branch: str, git_branch: str) -> list[EnvVar]:
     """The env vars the plan gives a preview deployment, with values from ``branch``."""
-    target = plan.vercel.target("preview") if plan.vercel else None
-    if target is None:
+    sources = _preview_sources(plan)
+    if not sources:
         return []
     return branch_env(
-        backend, plan, branch, target.env, target="preview", git_branch=git_branch, what="vercel.targets.preview.env"
+        backend, plan, branch, sources, target="preview", git_branch=git_branch, what="vercel.targets.preview.env"
     )
 
 
@@ -53,8 +63,13 @@ def hand_out_env(
     git_branch: str | None,
     *,
     sha: str | None = None,
+    new_credentials: bool = False,
 ) -> HandedOut:
-    """Upsert the preview's env vars where they differ (``deploy_handed_out`` then gets them deployed)."""
+    """Upsert the preview's env vars where they differ (``deploy_handed_out`` then gets them deployed).
+
+    ``new_credentials``: ``branch``'s connection strings hold a password made by this command.
+    When every variable is one of them, none can match what is stored, so the listing is not read.
+    """
     out = HandedOut(git_branch=git_branch, sha=sha)
     if not git_branch:
         return out
@@ -62,7 +77,10 @@ def hand_out_env(
     if not wanted:
         return out
     out.keys = sorted(v.key for v in wanted)
-    current = {v.scope(): v for v in backend.env.list_env(target="preview", git_branch=git_branch)}
+    if new_credentials and all(s.connection for s in _preview_sources(plan)):
+        current: dict[tuple[str, tuple[str, ...], str | None], EnvVar] = {}  # all changed: one request fewer
+    else:
+        current = {v.scope(): v for v in backend.env.list_env(target="preview", git_branch=git_branch)}
     changed = [
         v
         for v in wanted

@@ -20,7 +20,7 @@ from bbops.drizzle.runner import migrate_up
 from bbops.errors import BBopsError, ProviderError, UsageError
 from bbops.plan.model import Plan, Preview
 from bbops.preview.anonymize import Scrubbed, scrub
-from bbops.preview.env import HandedOut, deploy_handed_out, hand_out_env
+from bbops.preview.env import HandedOut, connection_pooling, deploy_handed_out, hand_out_env
 from bbops.preview.ownership import check_ours
 from bbops.preview.request import PullRequest, check_git_branch, check_pr
 from bbops.preview.scrubkey import scrub_key
@@ -167,11 +167,24 @@ def create(
     present = {b.name: b for b in backend.branches.list_branches()}
     made = _ensure_long_lived(backend, plan, present, log)
     with preview_lock(backend, plan, name):
-        # Again, under the lock (another run may have made it); the whole listing also serves previews_on.
-        listed = backend.branches.list_branches()
-        existing = next((b for b in listed if b.name == name), None)
         annotations = request.annotations()
-        if existing:
+        listed: Sequence[Branch] | None = None
+        existing: Branch | None = None
+        if name in present:
+            # Again, under the lock (another run may have deleted it); the whole listing also serves previews_on.
+            listed = backend.branches.list_branches()
+            existing = next((b for b in listed if b.name == name), None)
+        created: Branch | None = None
+        if existing is None:
+            _check_branch_budget(backend, len(set(present) | set(made)), name)
+            created, existing, listed = _make_preview(backend, policy, name, parent, annotations, now)
+        new_credentials = False
+        if created is not None:
+            branch = created
+            log(f"created {name} from {parent}")
+            new_credentials = _own_password(backend, plan, name, request.git_branch)
+        else:
+            assert existing is not None
             check_ours(plan, existing, number)
             expiry = _expiry(policy, now)
             if existing.expires_at is not None and expiry - existing.expires_at < EXPIRY_STEP:
@@ -179,25 +192,48 @@ def create(
             else:
                 branch = backend.branches.update_branch(name, expires_at=expiry, annotations=annotations)
             log(f"reusing {name}; expiry refreshed")
-        else:
-            _check_branch_budget(backend, len(set(present) | set(made)), name)
-            branch = backend.branches.create_branch(
-                name, parent=parent, annotations=annotations, expires_at=_expiry(policy, now), compute=_compute(policy)
-            )
-            log(f"created {name} from {parent}")
-            _own_password(backend, plan, name)
         report = PreviewReport(
             pr=number,
             branch=name,
             parent=branch.parent or parent,
-            created=existing is None,
+            created=created is not None,
             git_branch=request.git_branch,
             commit=request.commit,
         )
-        _prepare_or_clean_up(backend, plan, report, key, log, fresh=existing is None, listed=listed)
+        _prepare_or_clean_up(
+            backend, plan, report, key, log, fresh=created is not None, listed=listed, new_credentials=new_credentials
+        )
         report.expires_at = branch.expires_at.isoformat() if branch.expires_at else None
     report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+def _make_preview(
+    backend: Backend, policy: Preview, name: str, parent: str, annotations: Mapping[str, str], now: datetime
+) -> tuple[Branch | None, Branch | None, Sequence[Branch] | None]:
+    """Create the preview's branch: (the branch made, None, the listing ``previews_on`` needs, read
+    while the new branch's operations run), or (None, the branch another run made first, None).
+
+    The branch was not there before the lock, and it is not listed again under it: a branch name is
+    unique in a project (Neon answers 409), so the create itself tells when another run made it in
+    between; that branch is then reused, as a listing under the lock would have found it.
+    """
+    seen: list[list[Branch]] = []
+    try:
+        branch = backend.branches.create_branch(
+            name,
+            parent=parent,
+            annotations=annotations,
+            expires_at=_expiry(policy, now),
+            compute=_compute(policy),
+            meanwhile=lambda: seen.append(backend.branches.list_branches()),
+        )
+    except ProviderError as exc:
+        other = backend.branches.get_branch(name) if exc.status == 409 else None
+        if other is None:
+            raise
+        return None, other, None
+    return branch, None, seen[0] if seen else None
 
 
 def _compute(policy: Preview) -> ComputeSize | None:
@@ -238,28 +274,38 @@ def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], Non
         check_ours(plan, existing, number)
         branch = backend.branches.reset_branch(name)
         log(f"reset {name} to {branch.parent}")
-        _own_password(backend, plan, name)
+        git_branch = branch.annotations.get("git_branch")
+        new_credentials = _own_password(backend, plan, name, git_branch)
         report = PreviewReport(
             pr=number,
             branch=name,
             parent=branch.parent or policy.parent,
             created=False,
-            git_branch=branch.annotations.get("git_branch"),
+            git_branch=git_branch,
             commit=branch.annotations.get("commit"),
         )
-        _prepare_or_clean_up(backend, plan, report, key, log, fresh=True)
+        _prepare_or_clean_up(backend, plan, report, key, log, fresh=True, new_credentials=new_credentials)
         report.expires_at = branch.expires_at.isoformat() if branch.expires_at else None
     report.seconds = round(time.monotonic() - started, 3)
     return report
 
 
-def _own_password(backend: Backend, plan: Plan, name: str) -> None:
+def _own_password(backend: Backend, plan: Plan, name: str, git_branch: str | None) -> bool:
     """A fresh password for the app's role, so the preview's DATABASE_URL does not open its parent.
 
-    (On Neon a child of an unprotected branch keeps the parent's role password.)
+    (On Neon a child of an unprotected branch keeps the parent's role password.) The connection
+    strings this command goes on to use (direct for the data, and those its env vars hand out) are
+    read while the reset's operations run: they hold the new password, and the wait needs no extra
+    poll. True when the connection strings changed (``hand_out_env`` needs no listing to know).
     """
     assert plan.neon is not None
-    backend.branches.reset_role_password(name, role=plan.neon.role)
+    pooling = {False} | (connection_pooling(plan) if git_branch else set())
+
+    def read_connections() -> None:
+        for pooled in sorted(pooling):
+            app_connection(backend, plan, name, pooled=pooled)
+
+    return backend.branches.reset_role_password(name, role=plan.neon.role, meanwhile=read_connections)
 
 
 def _prepare_or_clean_up(
@@ -271,6 +317,7 @@ def _prepare_or_clean_up(
     *,
     fresh: bool,
     listed: Sequence[Branch] | None = None,
+    new_credentials: bool = False,
 ) -> None:
     """``_prepare``; if it fails, leave nothing unscrubbed behind.
 
@@ -281,7 +328,7 @@ def _prepare_or_clean_up(
     """
     scrubbed = [False]
     try:
-        _prepare(backend, plan, report, key, log, scrubbed, listed)
+        _prepare(backend, plan, report, key, log, scrubbed, listed, new_credentials)
     except BaseException as exc:
         if scrubbed[0]:
             raise  # only the env vars or the redeploy failed: the data is scrubbed, the next run retries
@@ -318,10 +365,12 @@ def _prepare(
     log: Callable[[str], None],
     scrubbed_flag: list[bool],
     listed: Sequence[Branch] | None = None,
+    new_credentials: bool = False,
 ) -> None:
     """Migrate, scrub, seed (and scrub what the seed added), then upsert its env vars (no env before scrub).
 
     ``scrubbed_flag[0]`` turns true once the data is scrubbed for good (the caller's clean-up needs to know).
+    ``new_credentials``: the branch's connection strings hold a password made by this command.
     """
     assert plan.neon is not None and plan.preview is not None
     policy = plan.preview
@@ -347,7 +396,8 @@ def _prepare(
                 scrubbed = _merge(scrubbed, scrub(conn, policy.scrub, key))
         report.scrubbed = [str(s) for s in scrubbed]
         scrubbed_flag[0] = True
-        out = deploy_handed_out(backend, _hand_out(backend, plan, report, log, listed), conn, log=log)
+        handed_out = _hand_out(backend, plan, report, log, listed, new_credentials)
+        out = deploy_handed_out(backend, handed_out, conn, log=log)
     report.env, report.env_changed = out.keys, out.changed
     report.deployment, report.deployment_state, report.deployment_url = (
         out.deployment,
@@ -368,6 +418,7 @@ def _hand_out(
     report: PreviewReport,
     log: Callable[[str], None],
     listed: Sequence[Branch] | None = None,
+    new_credentials: bool = False,
 ) -> HandedOut:
     """``hand_out_env`` under the git branch's lock (gc and delete check and delete under it too)."""
     if not report.git_branch:
@@ -381,4 +432,6 @@ def _hand_out(
                 f"warning: git branch {report.git_branch} is also previewed by PR {prs}; Vercel scopes env vars by "
                 "git branch, so its deployments now use this preview's database"
             )
-        return hand_out_env(backend, plan, report.branch, report.git_branch, sha=report.commit)
+        return hand_out_env(
+            backend, plan, report.branch, report.git_branch, sha=report.commit, new_credentials=new_credentials
+        )

@@ -225,7 +225,9 @@ def restore(fake: FakeNeon, branch_id: str, body: dict) -> httpx.Response:
 
 def reset_password(fake: FakeNeon, branch_id: str, role: str) -> httpx.Response:
     """neon-api-v2.yaml, resetProjectBranchRolePassword: a new password and operations (``apply_config``);
-    the old password stays valid until they finish. The fake keeps one password per branch (one role)."""
+    the old password stays valid until they finish. The fake keeps one password per branch (one role).
+    ``connection_uri`` answers with the new password at once: Neon stores it with the reset ("the connection
+    string for that role updates with the new password", neon.com/faqs/reset-database-password)."""
     branch = fake.branches.get(branch_id)
     if branch is None:
         return fake.error(404, f"branch {branch_id} not found")

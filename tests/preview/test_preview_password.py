@@ -53,3 +53,24 @@ def test_item10_reset_password_answer_is_registered_as_a_secret(cloud_backend, c
     cloud_backend.branches.reset_role_password("preview/pr-3", role="neondb_owner")
     new = _password(cloud_fakes, "preview/pr-3")
     assert new not in redact.scrub(f"password {new}")
+
+
+def test_connection_strings_read_while_the_reset_runs_hold_the_new_password(cloud_backend, cloud_fakes: CloudFakes):
+    # The preview reads its connection strings while the reset's operations run (no extra poll): they
+    # must hold the new password (Neon stores it at once), and none read before the reset may be reused.
+    branches, role = cloud_backend.branches, "neondb_owner"
+    branches.create_branch("preview/pr-4", parent="development")
+    before = branches.connection("preview/pr-4", database="neondb", role=role, pooled=False).url
+    assert _password(cloud_fakes, "development") in before  # a child of an unprotected branch: its parent's
+
+    def read() -> None:
+        assert cloud_fakes.neon.running()  # still applying the new password
+        for pooled in (False, True):
+            branches.connection("preview/pr-4", database="neondb", role=role, pooled=pooled)
+
+    assert branches.reset_role_password("preview/pr-4", role=role, meanwhile=read) is True
+    assert not cloud_fakes.neon.running()
+    new = _password(cloud_fakes, "preview/pr-4")
+    for pooled in (False, True):
+        url = branches.connection("preview/pr-4", database="neondb", role=role, pooled=pooled).url
+        assert new in url and _password(cloud_fakes, "development") not in url
