@@ -137,6 +137,8 @@ def one_run(url: str, pr: int, verbose: bool, building: bool, trace: bool = Fals
             finally:
                 backend.close()
             results[label] = (count, polls, seconds)
+            if building and label != BUILDING:
+                continue  # only its create is shown: the rest is the run above again
             if verbose:
                 print(f"  {label}: " + ", ".join(f"{n}x {kind}" for kind, n in sorted(routes.items())))
             if trace:
