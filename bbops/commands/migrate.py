@@ -10,10 +10,10 @@ import click
 
 from bbops.commands.options import format_option, output_format, plan_option
 from bbops.core import console, redact
+from bbops.core.report import emit, emit_annotated
 from bbops.drizzle.history import DRIZZLE_SCHEMA, DRIZZLE_TABLE
-from bbops.drizzle.runner import MigrateReport, migrate_status, migrate_up
+from bbops.drizzle.runner import migrate_status, migrate_up
 from bbops.errors import DifferencesFound
-from bbops.github import runner as gha
 from bbops.review import gate, reporters
 from bbops.review.finding import Severity, blocks_at
 
@@ -111,26 +111,7 @@ def up(
         lint=level,
         lint_ignores=ignores,
     )
-    if fmt == "json":
-        console.emit_json(report.as_dict())
-    elif dry_run:
-        _print_sql(report)
-    else:
-        n = len(report.applied)
-        console.say(
-            f"applied {n} migration{'s' if n != 1 else ''} ({report.statements_run} statements) to "
-            f"{report.database} in {report.duration_s:.2f}s" + (f": {', '.join(report.tags)}" if n else "")
-        )
-
-
-def _print_sql(report: MigrateReport) -> None:
-    console.say(f"-- dry run against {report.database}: {len(report.planned)} migration(s) would run")
-    for p in report.planned:
-        how = "in one transaction" if p.transactional else f"outside a transaction ({p.reason}), statement by statement"
-        console.say(f"\n-- {p.tag} (when {p.when}), {how}")
-        for n, stmt in enumerate(p.statements, 1):
-            console.say(f"-- statement {n}")
-            console.say(stmt if stmt.rstrip().endswith(";") else stmt + ";")
+    emit(report, fmt)
 
 
 @migrate.command("status")
@@ -141,28 +122,7 @@ def status(database_url: str, folder: Path, fmt: str, migrations_schema: str, mi
     result = migrate_status(
         database_url, folder, migrations_schema=migrations_schema, migrations_table=migrations_table
     )
-    if fmt == "json":
-        console.emit_json(result.as_dict())
-    else:
-        rows = []
-        for s in result.rows():
-            note = []
-            if s.out_of_order:
-                note.append("older than newest applied (drizzle-kit skips it)")
-            if s.progress:
-                note.append(s.progress)
-            if s.state == "changed":
-                note.append(
-                    f"db {s.db_hash[:12] if s.db_hash else '?'} != file {s.file_hash[:12] if s.file_hash else '?'}"
-                )
-            if s.state == "unknown":
-                note.append(f"row {s.row_id}, hash {s.db_hash[:12] if s.db_hash else '?'}")
-            rows.append((s.tag or "(not in journal)", s.when, s.state, "; ".join(note)))
-        console.table(["migration", "when", "state", "note"], rows, title=f"migrations on {result.database}")
-        console.say(
-            f"{len(result.applied)} applied, {len(result.pending)} pending, "
-            f"{len(result.changed)} changed, {len(result.unknown)} unknown"
-        )
+    emit(result, fmt)
     if result.drift:
         raise DifferencesFound(f"{len(result.changed)} changed and {len(result.unknown)} unknown applied migration(s)")
 
@@ -196,9 +156,7 @@ def lint(
     if database_url:
         redact.register_url(database_url)
     report = gate.lint_request(folder, plan_path, database_url)
-    console.say(reporters.render(report, fmt))
-    if fmt == "github":
-        gha.append_summary("### Migration lint\n\n" + reporters.markdown(report.findings))
+    emit_annotated(reporters.LintView(report), fmt)
     refused = blocks_at(list(report.findings), _LEVELS.get(fail_on))
     if refused:
         raise DifferencesFound(f"{len(refused)} lint finding(s) at --fail-on {fail_on}: {reporters.summary(report)}")

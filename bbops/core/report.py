@@ -2,17 +2,21 @@
 
 A command's result is a ``Report``: ``as_dict`` for machines (json), ``write_text`` for people
 (lines and tables through a ``TextOut``); a ``MarkdownReport`` also renders itself as markdown
-for a PR comment or a job summary. ``emit`` picks the reporter ``--format`` names, as
-check-jsonschema does: a new format is a new reporter, not a branch in every command. Every
-reporter prints through ``console``, so secrets are scrubbed on the way out.
+for a PR comment or a job summary; a ``GithubReport`` also says its findings as ``Annotation``s
+on files' lines, which the Actions runner shows on the PR's diff. ``emit`` picks the reporter
+``--format`` names, as check-jsonschema does: a new format is a new reporter, not a branch in
+every command. Every reporter prints through ``console``, so secrets are scrubbed on the way
+out; the github reporter speaks the runner's protocol through ``bbops.github.runner``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bbops.core import console
+from bbops.github import runner
 
 
 class TextOut(Protocol):
@@ -20,7 +24,7 @@ class TextOut(Protocol):
 
     def line(self, text: str = "") -> None: ...
 
-    def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None: ...
+    def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> None: ...
 
 
 class Report(Protocol):
@@ -33,14 +37,45 @@ class MarkdownReport(Report, Protocol):
     def markdown(self) -> str: ...
 
 
+@dataclass(frozen=True)
+class Annotation:
+    """One finding on a file's line, for the Actions runner to show on the PR's diff."""
+
+    level: str  # error | warning | notice
+    message: str
+    file: str | None = None
+    line: int | None = None
+    col: int | None = None
+    title: str | None = None
+
+    def command(self) -> str:
+        """The ``::error file=...,line=...::message`` workflow command."""
+        return runner.annotation_line(
+            self.level, self.message, file=self.file, line=self.line, col=self.col, title=self.title
+        )
+
+
+class AnnotatedReport(Report, Protocol):
+    def annotations(self) -> Sequence[Annotation]: ...
+
+
+class GithubReport(AnnotatedReport, MarkdownReport, Protocol):
+    """``--format github``: the annotations, then ``summary`` (one line for the log), and
+    ``job_summary`` (markdown) on the step's summary page."""
+
+    def summary(self) -> str: ...
+
+    def job_summary(self) -> str: ...
+
+
 class ConsoleText:
     """``TextOut`` on the terminal (tables drawn by rich)."""
 
     def line(self, text: str = "") -> None:
         console.say(text)
 
-    def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        console.table(columns, rows)
+    def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> None:
+        console.table(columns, rows, title=title)
 
 
 class LinesText:
@@ -52,7 +87,9 @@ class LinesText:
     def line(self, text: str = "") -> None:
         self.lines.append(text)
 
-    def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> None:
+        if title:
+            self.lines.append(title)
         self.lines.append("\t".join(columns))
         self.lines.extend("\t".join("" if c is None else str(c) for c in row) for row in rows)
 
@@ -78,6 +115,16 @@ class MarkdownReporter:
         console.say(report.markdown())
 
 
+class GithubReporter:
+    """Workflow commands on stdout (the runner reads them from the log), the job summary on its page."""
+
+    def emit(self, report: GithubReport) -> None:
+        for annotation in report.annotations():
+            console.say(annotation.command())
+        console.say(report.summary())
+        runner.append_summary(report.job_summary())
+
+
 def emit(report: Report, fmt: str) -> None:
     """Print ``report`` for ``--format`` text or json."""
     if fmt == "json":
@@ -92,3 +139,17 @@ def emit_rich(report: MarkdownReport, fmt: str) -> None:
         MarkdownReporter().emit(report)
     else:
         emit(report, fmt)
+
+
+def emit_annotated(report: GithubReport, fmt: str) -> None:
+    """Print ``report`` for ``--format`` text, json, markdown or github."""
+    if fmt == "github":
+        GithubReporter().emit(report)
+    else:
+        emit_rich(report, fmt)
+
+
+def annotate(report: AnnotatedReport) -> None:
+    """Inside Actions, whatever ``--format`` prints: each annotation as a workflow command on stderr."""
+    for a in report.annotations():
+        runner.annotate(a.level, a.message, file=a.file, line=a.line, col=a.col, title=a.title)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bbops.core.report import TextOut
 from bbops.drizzle.history import Attempt, DrizzleRow
 from bbops.drizzle.journal import Migration
 
@@ -32,6 +33,23 @@ class MigrationState:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None and v is not False}
+
+    def note(self) -> str:
+        """What ``migrate status`` says about it beyond its state."""
+        note = []
+        if self.out_of_order:
+            note.append("older than newest applied (drizzle-kit skips it)")
+        if self.progress:
+            note.append(self.progress)
+        if self.state == "changed":
+            note.append(f"db {_short(self.db_hash)} != file {_short(self.file_hash)}")
+        if self.state == "unknown":
+            note.append(f"row {self.row_id}, hash {_short(self.db_hash)}")
+        return "; ".join(note)
+
+
+def _short(digest: str | None) -> str:
+    return digest[:12] if digest else "?"
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,17 @@ class MigrationStatus:
             "changed": [s.as_dict() for s in self.changed],
             "unknown": [s.as_dict() for s in self.unknown],
         }
+
+    def write_text(self, out: TextOut) -> None:
+        out.table(
+            ["migration", "when", "state", "note"],
+            [(s.tag or "(not in journal)", s.when, s.state, s.note()) for s in self.rows()],
+            title=f"migrations on {self.database}",
+        )
+        out.line(
+            f"{len(self.applied)} applied, {len(self.pending)} pending, "
+            f"{len(self.changed)} changed, {len(self.unknown)} unknown"
+        )
 
 
 def compare(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bbops.core.report import TextOut
 from bbops.drizzle.execute import AppliedMigration
 
 
@@ -60,3 +61,24 @@ class MigrateReport:
             "warnings": list(self.warnings),
             "duration_s": round(self.duration_s, 3),
         }
+
+    def write_text(self, out: TextOut) -> None:
+        """What ran, in one line; a dry run prints the SQL that would run, in order."""
+        if not self.dry_run:
+            n = len(self.applied)
+            out.line(
+                f"applied {n} migration{'s' if n != 1 else ''} ({self.statements_run} statements) to "
+                f"{self.database} in {self.duration_s:.2f}s" + (f": {', '.join(self.tags)}" if n else "")
+            )
+            return
+        out.line(f"-- dry run against {self.database}: {len(self.planned)} migration(s) would run")
+        for p in self.planned:
+            how = (
+                "in one transaction"
+                if p.transactional
+                else f"outside a transaction ({p.reason}), statement by statement"
+            )
+            out.line(f"\n-- {p.tag} (when {p.when}), {how}")
+            for n, stmt in enumerate(p.statements, 1):
+                out.line(f"-- statement {n}")
+                out.line(stmt if stmt.rstrip().endswith(";") else stmt + ";")

@@ -1,26 +1,21 @@
-"""Lint findings for people (text), machines (json), PR comments (markdown) and the Actions runner (github)."""
+"""Lint findings for people (text), machines (json), PR comments (markdown) and the Actions runner (github).
+
+``LintView`` is the lint report as a ``bbops.core.report.GithubReport``: ``migrate lint`` hands it to
+``emit_annotated``, which picks the reporter its ``--format`` names.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from bbops.core import console
-from bbops.github.runner import annotation_line
+from bbops.core.report import Annotation, TextOut
 from bbops.review.finding import Finding, Severity
 from bbops.review.lint import LintReport
 from bbops.review.rules import RULES, Rule
 
 FORMATS = ("text", "json", "markdown", "github")
-
-
-def render(report: LintReport, fmt: str) -> str:
-    if fmt == "json":
-        return console.to_json(report.as_dict())
-    if fmt == "markdown":
-        return markdown(report.findings)
-    if fmt == "github":
-        return github(report)
-    return text(report)
 
 
 def summary(report: LintReport) -> str:
@@ -33,29 +28,48 @@ def summary(report: LintReport) -> str:
     )
 
 
-def text(report: LintReport) -> str:
-    lines = []
-    for f in report.findings:
-        if not f.active:
-            continue
-        tag = " [breaking for the running deployment]" if f.breaking else ""
-        lines += [f"{f.location}: {f.severity} {f.rule}: {f.message}{tag}", f"  why: {f.why}", f"  fix: {f.fix}"]
-    for f in report.findings:
-        if not f.active:
-            lines.append(f"{f.location}: ignored {f.rule}: {f.ignored}")
-    lines.append(summary(report))
-    return "\n".join(lines)
+@dataclass(frozen=True)
+class LintView:
+    report: LintReport
 
+    def as_dict(self) -> dict[str, Any]:
+        return self.report.as_dict()
 
-def github(report: LintReport) -> str:
-    """One workflow command per active finding: annotations on the PR's diff."""
-    lines = []
-    for f in report.active:
-        title = f"{f.rule}" + (" (breaking for the running deployment)" if f.breaking else "")
-        body = f"{f.message}\nWhy: {f.why}\nFix: {f.fix}"
-        lines.append(annotation_line(str(f.severity), body, file=f.file, line=f.line, col=f.column, title=title))
-    lines.append(summary(report))
-    return "\n".join(lines)
+    def write_text(self, out: TextOut) -> None:
+        findings = self.report.findings
+        for f in findings:
+            if f.active:
+                tag = " [breaking for the running deployment]" if f.breaking else ""
+                out.line(f"{f.location}: {f.severity} {f.rule}: {f.message}{tag}")
+                out.line(f"  why: {f.why}")
+                out.line(f"  fix: {f.fix}")
+        for f in findings:
+            if not f.active:
+                out.line(f"{f.location}: ignored {f.rule}: {f.ignored}")
+        out.line(self.summary())
+
+    def markdown(self) -> str:
+        return markdown(self.report.findings)
+
+    def annotations(self) -> list[Annotation]:
+        """One per active finding: on the PR's diff, at the statement's line."""
+        return [
+            Annotation(
+                str(f.severity),
+                f"{f.message}\nWhy: {f.why}\nFix: {f.fix}",
+                file=f.file,
+                line=f.line,
+                col=f.column,
+                title=f.rule + (" (breaking for the running deployment)" if f.breaking else ""),
+            )
+            for f in self.report.active
+        ]
+
+    def summary(self) -> str:
+        return summary(self.report)
+
+    def job_summary(self) -> str:
+        return "### Migration lint\n\n" + self.markdown()
 
 
 def _cell(value: str) -> str:

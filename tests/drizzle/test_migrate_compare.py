@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bbops.core import report
 from bbops.drizzle.compare import compare
 from bbops.drizzle.history import Attempt, DrizzleRow
 from bbops.drizzle.journal import Migration
@@ -81,3 +82,23 @@ def test_redacted_urls_never_show_a_password() -> None:
     shown = redact.redact_url(f"host=db.example.com dbname=shop user=app password={pw}")
     assert pw not in shown and "dbname=shop" in shown
     assert redact.scrub(f"oops {pw}") == "oops ***"  # and it is now masked everywhere
+
+
+def test_status_text_notes_what_the_state_does_not_say() -> None:
+    rows = [DrizzleRow(1, "old-hash-0123456789", 100), DrizzleRow(3, "gone-hash-0123456789", 250)]
+    s = compare(M, rows, database="postgresql://db")
+    assert [r.note() for r in s.rows()] == [
+        "db old-hash-012 != file hash-0000_a",
+        "older than newest applied (drizzle-kit skips it)",
+        "",
+        "row 3, hash gone-hash-01",
+    ]
+    assert report.as_text(s).splitlines() == [
+        "migrations on postgresql://db",
+        "migration\twhen\tstate\tnote",
+        "0000_a\t100\tchanged\tdb old-hash-012 != file hash-0000_a",
+        "0001_b\t200\tpending\tolder than newest applied (drizzle-kit skips it)",
+        "0002_c\t300\tpending\t",
+        "(not in journal)\t250\tunknown\trow 3, hash gone-hash-01",
+        "0 applied, 2 pending, 1 changed, 1 unknown",
+    ]
