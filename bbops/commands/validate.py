@@ -7,18 +7,9 @@ from pathlib import Path
 import click
 
 from bbops.commands.options import format_option
-from bbops.core import console
-from bbops.errors import PlanError, Problem
-from bbops.github import runner as gha
-from bbops.plan import display_path, plan_files, validate_file
-
-
-def validate_paths(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
-    files = plan_files(paths)
-    problems: list[Problem] = []
-    for f in files:
-        problems += validate_file(f)
-    return files, problems
+from bbops.core import report
+from bbops.errors import PlanError
+from bbops.plan.validation import validate_plans
 
 
 @click.command()
@@ -29,25 +20,12 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
 
     Exit 0 when every plan is valid, 2 when any problem is found.
     """
-    files, problems = validate_paths(list(paths))
-    if gha.active():
-        for p in problems:
-            gha.error_annotation(p.file, p.line, p.column, f"{p.field}: {p.message}" if p.field else p.message)
-    if fmt == "json":
-        console.emit_json(
-            {
-                "valid": not problems,
-                "files": [display_path(f) for f in files],
-                "problems": [p.as_dict() for p in problems],
-            }
-        )
-        if problems:
-            raise click.exceptions.Exit(PlanError.exit_code)
-        return
-    if problems:
-        raise PlanError(problems)
-    for f in files:
-        console.say(f"ok: {display_path(f)}")
+    result = validate_plans(list(paths))
+    report.annotate(result)  # in Actions: an ::error annotation on each problem's line
+    report.emit(result, fmt)
+    if not result.valid:
+        # The problems' text form is the error the CLI prints (stderr); json has said them already.
+        raise PlanError(list(result.problems)) if fmt == "text" else click.exceptions.Exit(PlanError.exit_code)
 
 
 COMMANDS = [validate]
