@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from bbops.commands.options import backend_option, output_format, plan_option, transports
-from bbops.core import console
+from bbops.core.report import emit_rich
 from bbops.errors import DifferencesFound, UsageError
 
 
@@ -52,7 +52,7 @@ def doctor(
     """
     from bbops.doctor import Limits, Severity, run_doctor
     from bbops.doctor.progress import NoProgress, default_progress
-    from bbops.doctor.render import markdown, summary, text
+    from bbops.doctor.render import DoctorView, summary
     from bbops.doctor.target import resolve_target
 
     source = click.get_current_context().get_parameter_source("database_url")
@@ -66,12 +66,7 @@ def doctor(
         compare_url=compare_url,
         progress=default_progress() if fmt == "text" else NoProgress(),
     )
-    if fmt == "json":
-        console.emit_json(report.as_dict())
-    elif fmt == "markdown":
-        console.say(markdown(report))
-    else:
-        console.say(text(report))
+    emit_rich(DoctorView(report), fmt)
     failing = report.failing(Severity(fail_on) if fail_on else None)
     if failing:
         raise DifferencesFound(f"{len(failing)} finding(s) at or above {fail_on}: {summary(report)}")

@@ -1,13 +1,17 @@
 """The report for people: plain text for a terminal or a CI log, markdown for a job summary or a PR comment.
 
-JSON is ``Report.as_dict()`` (documented in docs/doctor.md and
-bbops/schema/doctor.schema.json). Both renderers are pure.
+``DoctorView`` is the report as a ``bbops.core.report.MarkdownReport``; its JSON is
+``Report.as_dict()`` (documented in docs/doctor.md and bbops/schema/doctor.schema.json).
+Every renderer is pure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from bbops.core.report import TextOut
 from bbops.doctor.finding import Finding
 from bbops.doctor.report import Report
 
@@ -28,22 +32,6 @@ def summary(report: Report) -> str:
     if report.skipped:
         line += f"; skipped: {', '.join(s.check for s in report.skipped)}"
     return line
-
-
-def text(report: Report) -> str:
-    lines = []
-    for f in ordered(report.findings):
-        lines.append(f"{f.severity.value.upper():7} {f.id}  {', '.join(f.objects)}")
-        lines.append(f"        {f.message}")
-        if f.fix:
-            lines += [
-                f"        fix: {line}" if i == 0 else f"             {line}"
-                for i, line in enumerate(f.fix.splitlines())
-            ]
-    for s in report.skipped:
-        lines.append(f"SKIPPED {s.check}: {s.reason}")
-    lines.append(summary(report))
-    return "\n".join(lines)
 
 
 def _cell(value: str) -> str:
@@ -74,8 +62,26 @@ def markdown_findings(findings: Sequence[Finding]) -> str:
     return "\n".join(rows)
 
 
-def markdown(report: Report) -> str:
-    parts = [f"### bbops doctor: {report.database}", "", summary(report), "", markdown_findings(report.findings)]
-    if report.skipped:
-        parts += ["", "**Skipped checks**", *[f"- {s.check}: {_cell(s.reason)}" for s in report.skipped]]
-    return "\n".join(parts) + "\n"
+@dataclass(frozen=True)
+class DoctorView:
+    report: Report
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.report.as_dict()
+
+    def write_text(self, out: TextOut) -> None:
+        for f in ordered(self.report.findings):
+            out.line(f"{f.severity.value.upper():7} {f.id}  {', '.join(f.objects)}")
+            out.line(f"        {f.message}")
+            for i, line in enumerate((f.fix or "").splitlines()):
+                out.line(f"        fix: {line}" if i == 0 else f"             {line}")
+        for s in self.report.skipped:
+            out.line(f"SKIPPED {s.check}: {s.reason}")
+        out.line(summary(self.report))
+
+    def markdown(self) -> str:
+        r = self.report
+        parts = [f"### bbops doctor: {r.database}", "", summary(r), "", markdown_findings(r.findings)]
+        if r.skipped:
+            parts += ["", "**Skipped checks**", *[f"- {s.check}: {_cell(s.reason)}" for s in r.skipped]]
+        return "\n".join(parts) + "\n"
