@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from bbops.commands.options import format_option, source_target_options
-from bbops.core import console, redact
+from bbops.core import redact
+from bbops.core.report import emit
 from bbops.errors import DifferencesFound, UsageError
-
-if TYPE_CHECKING:
-    from bbops.copy.engine import CopyReport
-
-_UNITS = {"": 1, "b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}
-
-
-def parse_size(text: str) -> int:
-    """``64MB``, ``1GB``, ``16kB``, ``4096`` -> bytes (binary multiples, like Postgres settings)."""
-    import re
-
-    from bbops.errors import UsageError
-
-    match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
-    unit = match.group(2).lower() if match else None
-    if not match or unit not in _UNITS or int(match.group(1)) <= 0:
-        raise UsageError(f"--chunk-size {text!r}: expected a size such as 64MB or 1GB")
-    return int(match.group(1)) * _UNITS[unit]
-
-
-def _human_bytes(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"
 
 
 @click.command("copy")
@@ -92,61 +69,49 @@ def copy(
     With --follow the copy reads a replication slot's snapshot and the target then subscribes to the
     source's changes; `bbops stream switch` hands writes over. --abort removes the stream.
     """
-    from bbops.copy.engine import copy_database
     from bbops.copy.progress import default_sink
 
     redact.register_url(source_url)
     redact.register_url(target_url)
-    if abort or follow:
-        from bbops.commands.stream import abort_stream, start_stream
+    if abort:
+        from bbops.online.follow import abort as abort_stream
+        from bbops.online.views import Dropped
 
-        if abort:
-            abort_stream(source_url, target_url, stream, fmt)
-        else:
-            if resume:
-                raise UsageError("--resume does not apply to --follow: an interrupted follow copy starts over itself")
-            start_stream(
-                source_url,
-                target_url,
-                stream,
-                tables=tables,
-                jobs=jobs,
-                data_only=data_only,
-                rebuild_indexes=rebuild_indexes,
-                truncate=truncate,
-                fmt=fmt,
-            )
-        return
-    report = copy_database(
-        source_url,
-        target_url,
-        tables=tables,
-        jobs=jobs,
-        data_only=data_only,
-        rebuild_indexes=rebuild_indexes,
-        resume=resume,
-        truncate=truncate,
-        progress=default_sink(),
-        chunk_bytes=parse_size(chunk_size),
-    )
-    if fmt == "json":
-        console.emit_json(report.as_dict())
-        return
-    print_copy_report(report)
+        emit(Dropped(abort_stream(source_url, target_url, stream), "no replication objects left"), fmt)
+    elif follow:
+        from bbops.online.follow import start
 
+        if resume:
+            raise UsageError("--resume does not apply to --follow: an interrupted follow copy starts over itself")
+        report = start(
+            source_url,
+            target_url,
+            name=stream,
+            tables=tables,
+            jobs=jobs,
+            data_only=data_only,
+            rebuild_indexes=rebuild_indexes,
+            truncate=truncate,
+            progress=default_sink(),
+        )
+        emit(report, fmt)
+    else:
+        from bbops.copy.engine import copy_database
+        from bbops.copy.tasks import parse_size
 
-def print_copy_report(report: CopyReport) -> None:
-    console.table(
-        ["table", "rows", "size", "chunks", "seconds"],
-        [(t.table, f"{t.rows:,}", _human_bytes(t.bytes), t.chunks, f"{t.seconds:.1f}") for t in report.tables],
-    )
-    for note in report.notes:
-        console.say(f"note: {note}")
-    what = "resumed and finished" if report.resumed else "copied"
-    console.say(
-        f"{what} {report.rows:,} rows in {len(report.tables)} tables, {report.post_data} indexes/keys, "
-        f"{report.sequences} sequences, in {report.seconds:.1f}s"
-    )
+        copied = copy_database(
+            source_url,
+            target_url,
+            tables=tables,
+            jobs=jobs,
+            data_only=data_only,
+            rebuild_indexes=rebuild_indexes,
+            resume=resume,
+            truncate=truncate,
+            progress=default_sink(),
+            chunk_bytes=parse_size(chunk_size),
+        )
+        emit(copied, fmt)
 
 
 @click.command("verify")
@@ -178,34 +143,9 @@ def verify(
     report = verify_databases(
         source_url, target_url, checksums=checksums, tables=tables, jobs=jobs, data_only=data_only
     )
-    if fmt == "json":
-        console.emit_json(report.as_dict())
-    else:
-        columns = ["table", "source rows", "target rows"] + (["checksum"] if checksums else []) + ["status"]
-        rows = []
-        for t in report.tables:
-            row = [t.table, _n(t.source_rows), _n(t.target_rows)]
-            if checksums:
-                row.append(
-                    "match"
-                    if t.source_checksum and t.source_checksum == t.target_checksum
-                    else ("-" if t.source_checksum is None or t.target_checksum is None else "DIFFERS")
-                )
-            rows.append([*row, t.status])
-        console.table(columns, rows)
-        for note in report.notes:
-            console.say(f"note: {note}")
-        for category in ("data", "schema"):
-            for diff in report.of(category):
-                console.say(f"DIFFERENCE ({category}) {diff.table}: {diff.kind}: {diff.detail}")
-        if report.ok:
-            console.say(f"verified {len(report.tables)} tables: everything matches ({report.seconds:.1f}s)")
+    emit(report, fmt)
     if not report.ok:
         raise DifferencesFound(f"{len(report.differences)} difference(s) between source and target")
-
-
-def _n(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
 
 
 COMMANDS = [copy, verify]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
 from bbops.commands.options import format_option, source_target_options
-from bbops.core import console, redact
+from bbops.core import redact
+from bbops.core.report import emit
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,55 +26,6 @@ def _register(*urls: str) -> None:
         redact.register_url(url)
 
 
-def start_stream(
-    source_url: str,
-    target_url: str,
-    name: str,
-    *,
-    tables: Sequence[str],
-    jobs: int,
-    data_only: bool,
-    rebuild_indexes: bool,
-    truncate: bool,
-    fmt: str,
-) -> None:
-    from bbops.commands.copy import print_copy_report
-    from bbops.copy.progress import default_sink
-    from bbops.online.follow import start
-
-    report = start(
-        source_url,
-        target_url,
-        name=name,
-        tables=tables,
-        jobs=jobs,
-        data_only=data_only,
-        rebuild_indexes=rebuild_indexes,
-        truncate=truncate,
-        progress=default_sink(),
-    )
-    if fmt == "json":
-        console.emit_json(report.as_dict())
-        return
-    if report.copy:
-        print_copy_report(report.copy)
-    for note in report.notes:
-        console.say(f"note: {note}")
-    lag = report.lag
-    behind = f"{lag.bytes:,} bytes, {lag.seconds} s behind" if lag and lag.bytes is not None else "lag unknown"
-    console.say(f"stream {report.stream}: {report.phase} ({len(report.tables)} tables; {behind})")
-
-
-def abort_stream(source_url: str, target_url: str, name: str, fmt: str) -> None:
-    from bbops.online.follow import abort
-
-    dropped = abort(source_url, target_url, name)
-    if fmt == "json":
-        console.emit_json({"dropped": dropped})
-    else:
-        console.say("dropped: " + (", ".join(dropped) if dropped else "nothing (no replication objects left)"))
-
-
 @click.group("stream")
 def stream() -> None:
     """The online cutover's streams: status, switch, back, end. `bbops copy --follow` starts one."""
@@ -84,19 +36,10 @@ def stream() -> None:
 def status(source_url: str, target_url: str, name: str, fmt: str) -> None:
     """The stream's phase and lag, and every bbops_* slot, publication and subscription on both sides."""
     from bbops.online.status import stream_status
+    from bbops.online.views import StreamStatusView
 
     _register(source_url, target_url)
-    data = stream_status(source_url, target_url, name)
-    if fmt == "json":
-        console.emit_json(data)
-        return
-    console.say(f"stream {data['stream']}: {data['phase']}")
-    if data.get("lag"):
-        console.say(f"lag: {data['lag']}")
-    console.table(
-        ["database", "kind", "name", "active", "WAL retained"],
-        [(o["database"], o["kind"], o["name"], o["active"], o["retained_bytes"]) for o in data["objects"]],
-    )
+    emit(StreamStatusView(stream_status(source_url, target_url, name)), fmt)
 
 
 @stream.command("switch")
@@ -126,18 +69,7 @@ def switch_cmd(
     report = switch(
         source_url, target_url, name=name, with_reverse=reverse, validation_days=validation_days, timeout=timeout
     )
-    if fmt == "json":
-        console.emit_json(report.as_dict())
-        return
-    if report.already:
-        console.say(f"stream {report.stream} was already switched")
-        return
-    console.say(
-        f"switched {report.stream}: source frozen ({report.sessions_ended} sessions ended), caught up in "
-        f"{report.catch_up_seconds:.2f} s, {report.sequences} sequences moved, {report.verified_tables} tables "
-        f"verified; freeze to writable target: {report.freeze_seconds:.2f} s"
-        + ("; reverse stream running" if report.reverse else "")
-    )
+    emit(report, fmt)
 
 
 @stream.command("back")
@@ -148,14 +80,7 @@ def back(source_url: str, target_url: str, name: str, fmt: str, accept_data_loss
     from bbops.online.reverse import roll_back
 
     _register(source_url, target_url)
-    report = roll_back(source_url, target_url, name=name, accept_data_loss=accept_data_loss)
-    if fmt == "json":
-        console.emit_json(report.as_dict())
-        return
-    for note in report.notes:
-        console.say(f"note: {note}")
-    state = "caught up" if report.caught_up else "NOT caught up"
-    console.say(f"back on the old database: reverse stream {state}, {report.sequences} sequences moved")
+    emit(roll_back(source_url, target_url, name=name, accept_data_loss=accept_data_loss), fmt)
 
 
 @stream.command("end")
@@ -163,13 +88,10 @@ def back(source_url: str, target_url: str, name: str, fmt: str, accept_data_loss
 def end(source_url: str, target_url: str, name: str, fmt: str) -> None:
     """Drop the reverse streams whose validation period is over."""
     from bbops.online.reverse import end_expired
+    from bbops.online.views import Dropped
 
     _register(source_url, target_url)
-    dropped = end_expired(source_url, target_url)
-    if fmt == "json":
-        console.emit_json({"dropped": dropped})
-    else:
-        console.say("dropped: " + (", ".join(dropped) if dropped else "nothing (no validation period is over)"))
+    emit(Dropped(end_expired(source_url, target_url), "no validation period is over"), fmt)
 
 
 COMMANDS = [stream]

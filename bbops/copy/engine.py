@@ -52,6 +52,7 @@ from bbops.copy.tasks import (
     post_jobs,
 )
 from bbops.core import pg, pooler
+from bbops.core.report import TextOut
 from bbops.errors import UsageError
 
 MAINTENANCE_WORK_MEM = "256MB"
@@ -84,6 +85,22 @@ class CopyReport:
         data = asdict(self)
         data["rows"] = self.rows
         return data
+
+    def write_text(self, out: TextOut) -> None:
+        out.table(
+            ["table", "rows", "size", "chunks", "seconds"],
+            [
+                (t.table, f"{t.rows:,}", f"{t.bytes / 1_000_000:.1f} MB", t.chunks, f"{t.seconds:.1f}")
+                for t in self.tables
+            ],
+        )
+        for note in self.notes:
+            out.line(f"note: {note}")
+        what = "resumed and finished" if self.resumed else "copied"
+        out.line(
+            f"{what} {self.rows:,} rows in {len(self.tables)} tables, {self.post_data} indexes/keys, "
+            f"{self.sequences} sequences, in {self.seconds:.1f}s"
+        )
 
 
 def _check_options(jobs: int, data_only: bool, rebuild_indexes: bool, resume: bool, truncate: bool) -> None:

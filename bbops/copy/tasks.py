@@ -10,6 +10,7 @@ rows and its progress mark together (see ``copy_state``).
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -25,10 +26,11 @@ from bbops.copy.progress import ProgressSink
 from bbops.copy.schema import PostItem
 from bbops.copy.stream import stream
 from bbops.core import pg
-from bbops.errors import BBopsError
+from bbops.errors import BBopsError, UsageError
 
 # The largest range one transaction copies (the unit a resume redoes).
 CHUNK_BYTES = 1024 * 1024 * 1024
+_UNITS = {"": 1, "b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}
 # A table larger than this many times its fair share (total / workers) is cut so workers share it.
 SPLIT_OVER_SHARE = 1.25
 # Postgres >= 14 serves ctid ranges with a TID range scan; older ones would scan the whole table per chunk.
@@ -41,6 +43,15 @@ _ADD_KEY = threading.Lock()
 
 # Ready jobs run in this order: constraints (instant), then index builds and keys, then copies by size.
 P_ATTACH, P_INDEX, P_CHUNK = 3e15, 2e15, 0.0
+
+
+def parse_size(text: str) -> int:
+    """``--chunk-size``: ``64MB``, ``1GB``, ``16kB``, ``4096`` -> bytes (binary multiples, like Postgres settings)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
+    unit = match.group(2).lower() if match else None
+    if not match or unit not in _UNITS or int(match.group(1)) <= 0:
+        raise UsageError(f"--chunk-size {text!r}: expected a size such as 64MB or 1GB")
+    return int(match.group(1)) * _UNITS[unit]
 
 
 @dataclass

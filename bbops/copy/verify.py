@@ -55,6 +55,7 @@ from bbops.copy.catalog import (
 )
 from bbops.core import pg, pooler
 from bbops.core.pg import quote_ident
+from bbops.core.report import TextOut
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,13 @@ class TableCheck:
         if self.source_checksum != self.target_checksum:
             return "content differs"
         return "ok"
+
+    @property
+    def checksum_state(self) -> str:
+        """``match``, ``DIFFERS``, or ``-`` when a side has no checksum."""
+        if self.source_checksum and self.source_checksum == self.target_checksum:
+            return "match"
+        return "-" if self.source_checksum is None or self.target_checksum is None else "DIFFERS"
 
 
 @dataclass
@@ -136,6 +144,28 @@ class VerifyReport:
             "differences": [d.as_dict() for d in self.differences],
             "notes": self.notes,
         }
+
+    def write_text(self, out: TextOut) -> None:
+        """Each table's rows (and checksum), the notes, every difference; or that everything matches."""
+        columns = ["table", "source rows", "target rows"] + (["checksum"] if self.checksums else []) + ["status"]
+        rows = []
+        for t in self.tables:
+            row = [t.table, _n(t.source_rows), _n(t.target_rows)]
+            if self.checksums:
+                row.append(t.checksum_state)
+            rows.append([*row, t.status])
+        out.table(columns, rows)
+        for note in self.notes:
+            out.line(f"note: {note}")
+        for category in ("data", "schema"):
+            for diff in self.of(category):
+                out.line(f"DIFFERENCE ({category}) {diff.table}: {diff.kind}: {diff.detail}")
+        if self.ok:
+            out.line(f"verified {len(self.tables)} tables: everything matches ({self.seconds:.1f}s)")
+
+
+def _n(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
 
 
 def checksum_sql(table: Table, columns: Sequence[str], *, hashed: bool = True) -> str:

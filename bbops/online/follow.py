@@ -18,6 +18,7 @@ from bbops.copy import state as copy_state
 from bbops.copy.catalog import list_tables, prepare_session, select_tables
 from bbops.copy.engine import CopyReport, copy_database
 from bbops.copy.progress import ProgressSink
+from bbops.core.report import TextOut
 from bbops.errors import UsageError
 from bbops.online import catalog, state, stream
 from bbops.online.names import forward, reverse, stream_name
@@ -42,6 +43,15 @@ class FollowReport:
             "lag": self.lag.as_dict() if self.lag else None,
             "notes": self.notes,
         }
+
+    def write_text(self, out: TextOut) -> None:
+        if self.copy:
+            self.copy.write_text(out)
+        for note in self.notes:
+            out.line(f"note: {note}")
+        lag = self.lag
+        behind = f"{lag.bytes:,} bytes, {lag.seconds} s behind" if lag and lag.bytes is not None else "lag unknown"
+        out.line(f"stream {self.stream}: {self.phase} ({len(self.tables)} tables; {behind})")
 
 
 def start(

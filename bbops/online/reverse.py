@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bbops.core.freeze import freeze_on, unfreeze_on
+from bbops.core.report import TextOut
 from bbops.errors import UsageError
 from bbops.online import state, stream
 from bbops.online.names import reverse, stream_name
@@ -39,6 +40,12 @@ class RollbackReport:
             "dropped": self.dropped,
             "notes": self.notes,
         }
+
+    def write_text(self, out: TextOut) -> None:
+        for note in self.notes:
+            out.line(f"note: {note}")
+        state = "caught up" if self.caught_up else "NOT caught up"
+        out.line(f"back on the old database: reverse stream {state}, {self.sequences} sequences moved")
 
 
 def roll_back(

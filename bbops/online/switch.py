@@ -23,6 +23,7 @@ from bbops.copy.catalog import list_tables, prepare_session, select_tables
 from bbops.copy.schema import sequence_values, set_sequences
 from bbops.copy.verify import verify_databases
 from bbops.core.freeze import freeze_on, unfreeze_on
+from bbops.core.report import TextOut
 from bbops.errors import MigrationError, UsageError
 from bbops.online import state, stream
 from bbops.online.names import forward, reverse
@@ -54,6 +55,17 @@ class SwitchReport:
             "validation_until": self.validation_until.isoformat() if self.validation_until else None,
             "notes": self.notes,
         }
+
+    def write_text(self, out: TextOut) -> None:
+        if self.already:
+            out.line(f"stream {self.stream} was already switched")
+            return
+        out.line(
+            f"switched {self.stream}: source frozen ({self.sessions_ended} sessions ended), caught up in "
+            f"{self.catch_up_seconds:.2f} s, {self.sequences} sequences moved, {self.verified_tables} tables "
+            f"verified; freeze to writable target: {self.freeze_seconds:.2f} s"
+            + ("; reverse stream running" if self.reverse else "")
+        )
 
 
 def switch(

@@ -7,10 +7,9 @@ import time
 
 import pytest
 
-from bbops.commands.copy import parse_size
 from bbops.copy.catalog import Table
 from bbops.copy.jobs import Job, JobRunner
-from bbops.copy.tasks import ChunkSpec, chunk_count
+from bbops.copy.tasks import ChunkSpec, chunk_count, parse_size
 from bbops.errors import MigrationError, UsageError
 
 
