@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
 
 import click
 
 from bbops.commands.options import backend_option, format_option, plan_option, transports
-from bbops.core import console
-from bbops.errors import BBopsError
-from bbops.github import comment as pr_comment
+from bbops.core.report import emit
 from bbops.github import publish as comments
 
 pr_option = click.option("--pr", type=int, help="Pull request number (default: from the GitHub event).")
@@ -22,30 +18,6 @@ plan_output_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="A file with `bbops plan --format markdown` output to include.",
 )
-
-
-def _done(result: dict[str, Any], fmt: str) -> None:
-    if fmt == "json":
-        console.emit_json(result)
-    elif "deleted" in result:
-        console.say(f"deleted {result['deleted']} bbops comment(s) on {result['repo']}#{result['pr']}")
-    else:
-        verb = "created" if result["created"] else "updated"
-        console.say(f"{verb} comment {result.get('url') or result['comment_id']} on {result['repo']}#{result['pr']}")
-
-
-def _skip_fork(target: comments.Target, fmt: str) -> bool:
-    if not target.fork:
-        return False
-    message = (
-        f"skipped: #{target.pr} comes from a fork ({(target.event and target.event.head_repo) or 'deleted'}); "
-        "its workflow token cannot write comments"
-    )
-    if fmt == "json":
-        console.emit_json({"pr": target.pr, "repo": target.repo, "skipped": message})
-    else:
-        console.say(message)
-    return True
 
 
 @click.group("comment")
@@ -89,67 +61,21 @@ def preview_cmd(
 ) -> None:
     """Create or update the PR's preview comment: branch, migrations run, schema diff, plan."""
     target = comments.resolve_target(pr, repo)
-    if _skip_fork(target, fmt):
-        return
-    url = pr_comment.run_url(os.environ)
-    if closed or target.closing:
-        branch = (
-            comments.read_report(report)["branch"] if report else comments.preview_branch_name(plan_path, target.pr)
-        )
-        merged = bool(target.event and target.event.merged)
-        body = pr_comment.render_closed(target.pr, branch, merged=merged, run_url=url)
-    else:
-        if report is None:
-            raise click.UsageError("--report is required unless the PR is closed")
-        data = comments.read_report(report)
-        extra: dict[str, Any] = {"plan_output": comments.read_text(plan_output), "run_url": url}
-        if target.event:
-            extra["commit"] = target.event.head_sha
-        if schema_diff and data.get("parent"):
-            extra.update(_schema(plan_path, backend, data["branch"], data["parent"]))
-        elif schema_diff:
-            extra["schema_note"] = "the report names no parent branch"
-        body = pr_comment.render_preview(pr_comment.PreviewComment.from_report(data, **extra))
-    if dry_run:
-        console.say(body)
-        return
-    _done(
-        comments.publish(
-            target,
-            pr_comment.PREVIEW_MARKER,
-            body,
-            delete=delete_ and (closed or target.closing),
-            transports=transports(),
-        ),
-        fmt,
+    if report is None and not (closed or target.closing or target.fork):
+        raise click.UsageError("--report is required unless the PR is closed")
+    result = comments.comment_preview(
+        target,
+        report=report,
+        plan_output=plan_output,
+        schema_diff=schema_diff,
+        closed=closed,
+        delete=delete_,
+        plan_path=plan_path,
+        backend=backend,
+        dry_run=dry_run,
+        transports=transports(),
     )
-
-
-def _schema(plan_path: Path | None, backend: str, branch: str, parent: str) -> dict[str, Any]:
-    """The schema diff and the doctor's new findings, or notes saying why not: a comment is still worth posting."""
-    close = None
-    try:
-        connection_for, close = comments.backend_connections(plan_path, backend, transports())
-        return {"schema_changes": comments.schema_changes(connection_for, branch, parent)} | _doctor(
-            connection_for, branch, parent
-        )
-    except (BBopsError, ImportError) as exc:
-        reason = comments.describe_failure(exc)
-        console.warn(f"schema diff not computed: {reason}")
-        return {"schema_note": reason, "doctor_note": reason}
-    finally:
-        if close:
-            close()
-
-
-def _doctor(connection_for: comments.ConnectionFor, branch: str, parent: str) -> dict[str, Any]:
-    """The doctor's findings the PR adds, or a note: a failing doctor never costs the comment its schema diff."""
-    try:
-        return {"doctor_findings": comments.doctor_findings(connection_for, branch, parent)}
-    except BBopsError as exc:
-        reason = comments.describe_failure(exc)
-        console.warn(f"doctor findings not computed: {reason}")
-        return {"doctor_note": reason}
+    emit(result, fmt)
 
 
 @comment_group.command("plan")
@@ -166,15 +92,10 @@ def plan_cmd(
     if plan_output is None:
         raise click.UsageError("--plan-output is required")
     target = comments.resolve_target(pr, repo)
-    if _skip_fork(target, fmt):
-        return
-    body = pr_comment.render_plan(
-        comments.read_text(plan_output) or "", changes=changes, run_url=pr_comment.run_url(os.environ)
+    result = comments.comment_plan(
+        target, plan_output=plan_output, changes=changes, dry_run=dry_run, transports=transports()
     )
-    if dry_run:
-        console.say(body)
-        return
-    _done(comments.publish(target, pr_comment.PLAN_MARKER, body, transports=transports()), fmt)
+    emit(result, fmt)
 
 
 COMMANDS = [comment_group]

@@ -1,6 +1,7 @@
 """Publishing bbops' PR comments: resolve the PR, build the body, upsert it, mirror it to the job summary.
 
-``bbops comment preview|plan`` are thin wrappers around these functions; the
+``bbops comment preview|plan`` call ``comment_preview`` / ``comment_plan`` and print what they
+return (``Skipped``, ``Drafted`` or ``Published``, each a ``bbops.core.report`` report); the
 preview lifecycle may call ``publish`` directly too.
 """
 
@@ -13,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bbops.core import redact
+from bbops.core import console, redact
 from bbops.core.http import NETWORK, Transports
+from bbops.core.report import TextOut
 from bbops.doctor.finding import Finding
 from bbops.errors import BBopsError, UsageError
+from bbops.github import comment as pr_comment
 from bbops.github import runner as gha
 from bbops.github.event import PullRequestContext, pull_request_for
 from bbops.github.rest import GitHub, check_repo
@@ -164,3 +167,147 @@ def describe_failure(exc: BaseException) -> str:
     """A one-line reason for a missing schema diff, safe to show in a comment."""
     text = exc.message if isinstance(exc, BBopsError) else f"{type(exc).__name__}: {exc}"
     return redact.scrub(text).splitlines()[0][:300] if text else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A fork's PR: its workflow token cannot write comments, so nothing is posted."""
+
+    target: Target
+
+    @property
+    def message(self) -> str:
+        t = self.target
+        head = (t.event and t.event.head_repo) or "deleted"
+        return f"skipped: #{t.pr} comes from a fork ({head}); its workflow token cannot write comments"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pr": self.target.pr, "repo": self.target.repo, "skipped": self.message}
+
+    def write_text(self, out: TextOut) -> None:
+        out.line(self.message)
+
+
+@dataclass(frozen=True)
+class Drafted:
+    """``--dry-run``: the body that would be posted."""
+
+    target: Target
+    body: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pr": self.target.pr, "repo": self.target.repo, "dry_run": True, "body": self.body}
+
+    def write_text(self, out: TextOut) -> None:
+        out.line(self.body)
+
+
+@dataclass(frozen=True)
+class Published:
+    """What ``publish`` did: the comment created, updated, or the marked ones deleted."""
+
+    result: Mapping[str, Any]
+
+    def as_dict(self) -> Mapping[str, Any]:
+        return self.result
+
+    def write_text(self, out: TextOut) -> None:
+        r = self.result
+        if "deleted" in r:
+            out.line(f"deleted {r['deleted']} bbops comment(s) on {r['repo']}#{r['pr']}")
+        else:
+            verb = "created" if r["created"] else "updated"
+            out.line(f"{verb} comment {r.get('url') or r['comment_id']} on {r['repo']}#{r['pr']}")
+
+
+Outcome = Skipped | Drafted | Published
+
+
+def _post(
+    target: Target, marker: str, body: str, *, dry_run: bool, delete: bool = False, transports: Transports
+) -> Drafted | Published:
+    if dry_run:
+        return Drafted(target, body)
+    return Published(publish(target, marker, body, delete=delete, transports=transports))
+
+
+def comment_preview(
+    target: Target,
+    *,
+    report: Path | None,
+    plan_output: Path | None = None,
+    schema_diff: bool = True,
+    closed: bool = False,
+    delete: bool = False,
+    plan_path: Path | None = None,
+    backend: str = "local",
+    dry_run: bool = False,
+    transports: Transports = NETWORK,
+    environ: Mapping[str, str] | None = None,
+) -> Outcome:
+    """Create or update the PR's preview comment (branch, migrations, schema diff, doctor findings, plan);
+    once the PR is closed (``closed`` or the event says so), mark it closed, or ``delete`` it."""
+    if target.fork:
+        return Skipped(target)
+    url = pr_comment.run_url(os.environ if environ is None else environ)
+    if closed or target.closing:
+        branch = read_report(report)["branch"] if report else preview_branch_name(plan_path, target.pr)
+        merged = bool(target.event and target.event.merged)
+        body = pr_comment.render_closed(target.pr, branch, merged=merged, run_url=url)
+        return _post(target, pr_comment.PREVIEW_MARKER, body, dry_run=dry_run, delete=delete, transports=transports)
+    if report is None:
+        raise UsageError("--report is required unless the PR is closed")
+    data = read_report(report)
+    extra: dict[str, Any] = {"plan_output": read_text(plan_output), "run_url": url}
+    if target.event:
+        extra["commit"] = target.event.head_sha
+    if schema_diff and data.get("parent"):
+        extra.update(_schema(plan_path, backend, data["branch"], data["parent"], transports))
+    elif schema_diff:
+        extra["schema_note"] = "the report names no parent branch"
+    body = pr_comment.render_preview(pr_comment.PreviewComment.from_report(data, **extra))
+    return _post(target, pr_comment.PREVIEW_MARKER, body, dry_run=dry_run, transports=transports)
+
+
+def _schema(plan_path: Path | None, backend: str, branch: str, parent: str, transports: Transports) -> dict[str, Any]:
+    """The schema diff and the doctor's new findings, or notes saying why not: a comment is still worth posting."""
+    close = None
+    try:
+        connection_for, close = backend_connections(plan_path, backend, transports)
+        return {"schema_changes": schema_changes(connection_for, branch, parent)} | _doctor(
+            connection_for, branch, parent
+        )
+    except (BBopsError, ImportError) as exc:
+        reason = describe_failure(exc)
+        console.warn(f"schema diff not computed: {reason}")
+        return {"schema_note": reason, "doctor_note": reason}
+    finally:
+        if close:
+            close()
+
+
+def _doctor(connection_for: ConnectionFor, branch: str, parent: str) -> dict[str, Any]:
+    """The doctor's findings the PR adds, or a note: a failing doctor never costs the comment its schema diff."""
+    try:
+        return {"doctor_findings": doctor_findings(connection_for, branch, parent)}
+    except BBopsError as exc:
+        reason = describe_failure(exc)
+        console.warn(f"doctor findings not computed: {reason}")
+        return {"doctor_note": reason}
+
+
+def comment_plan(
+    target: Target,
+    *,
+    plan_output: Path,
+    changes: bool | None = None,
+    dry_run: bool = False,
+    transports: Transports = NETWORK,
+    environ: Mapping[str, str] | None = None,
+) -> Outcome:
+    """Create or update the PR's plan comment with ``bbops plan --format markdown`` output."""
+    if target.fork:
+        return Skipped(target)
+    run = pr_comment.run_url(os.environ if environ is None else environ)
+    body = pr_comment.render_plan(read_text(plan_output) or "", changes=changes, run_url=run)
+    return _post(target, pr_comment.PLAN_MARKER, body, dry_run=dry_run, transports=transports)
