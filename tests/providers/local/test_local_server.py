@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import uuid
 from pathlib import Path
 
 import psycopg
@@ -15,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from bbops.cli import main
-from bbops.providers.local import dbops, open_local_backend
+from bbops.providers.local import LocalBackend, open_local_backend
 from bbops.providers.local.server import LocalServer
 from bbops.providers.local.state import state_home
 
@@ -96,32 +95,16 @@ def test_embedded_server_is_started_once_reused_and_stopped(embedded_env: Path) 
         LocalServer(home).stop()
 
 
-def test_local_commands_with_an_external_server(
-    pg_server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ns = uuid.uuid4().hex[:10]
-    monkeypatch.setenv("BBOPS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("BBOPS_LOCAL_DATABASE_URL", pg_server_url)
-    monkeypatch.setenv("BBOPS_LOCAL_NAMESPACE", ns)
-    backend = open_local_backend()
-    try:
-        backend.branches.create_root("main")
-        backend.branches.create_branch("preview/pr-9", parent="main", annotations={"pr": "9"})
-        code, out = _cli("local", "status", "--format", "json")
-        data = json.loads(out)
-        assert code == 0 and data["server"]["kind"] == "external" and data["server"]["running"] is True
-        assert data["namespace"] == ns and data["env_vars"] == 0
-        assert {(b["name"], b["pr"]) for b in data["branches"]} == {("main", None), ("preview/pr-9", 9)}
-        code, out = _cli("local", "stop", "--format", "json")
-        assert code == 0 and json.loads(out) == {"stopped": False, "kind": "external"}
-        with psycopg.connect(pg_server_url) as conn:  # still up
-            conn.execute("SELECT 1")
-    finally:
-        catalog = backend.branches._catalog()
-        for entry in catalog.list(kind=None):
-            dbops.drop_database(catalog.conn, entry.database)
-            catalog.delete(entry.name)
-        backend.close()
+def test_local_commands_with_an_external_server(pg_server_url: str, external_backend: LocalBackend) -> None:
+    code, out = _cli("local", "status", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["server"]["kind"] == "external" and data["server"]["running"] is True
+    assert data["namespace"] == external_backend.branches.namespace and data["env_vars"] == 0
+    assert {(b["name"], b["pr"]) for b in data["branches"]} == {("main", None), ("preview/pr-9", 9)}
+    code, out = _cli("local", "stop", "--format", "json")
+    assert code == 0 and json.loads(out) == {"stopped": False, "kind": "external"}
+    with psycopg.connect(pg_server_url) as conn:  # still up
+        conn.execute("SELECT 1")
 
 
 def test_an_unreachable_external_server_is_a_provider_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

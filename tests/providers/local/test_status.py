@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
 
 from bbops.core.report import as_text
-from bbops.providers.local import dbops, open_local_backend
+from bbops.providers.local import LocalBackend
 from bbops.providers.local.status import local_status, size, stop_server
 
 
@@ -42,31 +41,15 @@ def test_a_server_never_started_is_reported_without_starting_it(tmp_path: Path, 
     assert not home.exists()
 
 
-def test_an_external_server_lists_its_branches_and_is_never_stopped(
-    pg_server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    ns = uuid.uuid4().hex[:10]
-    monkeypatch.setenv("BBOPS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("BBOPS_LOCAL_DATABASE_URL", pg_server_url)
-    monkeypatch.setenv("BBOPS_LOCAL_NAMESPACE", ns)
-    backend = open_local_backend()
-    try:
-        backend.branches.create_root("main")
-        backend.branches.create_branch("preview/pr-9", parent="main", annotations={"pr": "9"})
-        status = local_status()
-        assert status.server.kind == "external" and status.namespace == ns
-        assert [(b["name"], b["pr"]) for b in status.as_dict()["branches"]] == [("main", None), ("preview/pr-9", 9)]
-        lines = as_text(status).splitlines()
-        assert lines[0] == "server:   external, running" and f"(namespace {ns})" in lines[2]
-        table = lines[lines.index("2 branch(es)") + 1 :]
-        assert table[0] == "branch\tparent\tpr\texpires\tsize"
-        assert table[2].startswith("preview/pr-9\tmain\t9\t-\t") and table[2].endswith(" MB")
-        stopped = stop_server()
-        assert (stopped.stopped, stopped.kind) == (False, "external")
-        assert "bbops does not stop it" in as_text(stopped)
-    finally:
-        catalog = backend.branches._catalog()
-        for entry in catalog.list(kind=None):
-            dbops.drop_database(catalog.conn, entry.database)
-            catalog.delete(entry.name)
-        backend.close()
+def test_an_external_server_lists_its_branches_and_is_never_stopped(external_backend: LocalBackend):
+    status = local_status()
+    assert status.server.kind == "external" and status.namespace == external_backend.branches.namespace
+    assert [(b["name"], b["pr"]) for b in status.as_dict()["branches"]] == [("main", None), ("preview/pr-9", 9)]
+    lines = as_text(status).splitlines()
+    assert lines[0] == "server:   external, running" and f"(namespace {status.namespace})" in lines[2]
+    table = lines[lines.index("2 branch(es)") + 1 :]
+    assert table[0] == "branch\tparent\tpr\texpires\tsize"
+    assert table[2].startswith("preview/pr-9\tmain\t9\t-\t") and table[2].endswith(" MB")
+    stopped = stop_server()
+    assert (stopped.stopped, stopped.kind) == (False, "external")
+    assert "bbops does not stop it" in as_text(stopped)
