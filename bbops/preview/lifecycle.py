@@ -182,7 +182,7 @@ def create(
         if created is not None:
             branch = created
             log(f"created {name} from {parent}")
-            new_credentials = _own_password(backend, plan, name, request.git_branch)
+            new_credentials = _own_password(backend, plan, name, request.git_branch, key, log)
         else:
             assert existing is not None
             check_ours(plan, existing, number)
@@ -275,7 +275,7 @@ def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], Non
         branch = backend.branches.reset_branch(name)
         log(f"reset {name} to {branch.parent}")
         git_branch = branch.annotations.get("git_branch")
-        new_credentials = _own_password(backend, plan, name, git_branch)
+        new_credentials = _own_password(backend, plan, name, git_branch, key, log)
         report = PreviewReport(
             pr=number,
             branch=name,
@@ -290,8 +290,14 @@ def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], Non
     return report
 
 
-def _own_password(backend: Backend, plan: Plan, name: str, git_branch: str | None) -> bool:
+def _own_password(
+    backend: Backend, plan: Plan, name: str, git_branch: str | None, key: bytes, log: Callable[[str], None]
+) -> bool:
     """A fresh password for the app's role, so the preview's DATABASE_URL does not open its parent.
+
+    When the reset fails, the branch (just made, or just reset to its parent's data) is deleted:
+    a later run would reuse it without a new password (a refresh does not reset it), its
+    DATABASE_URL opening the parent, and it holds the parent's data unscrubbed.
 
     (On Neon a child of an unprotected branch keeps the parent's role password.) The connection
     strings this command goes on to use (direct for the data, and those its env vars hand out) are
@@ -305,7 +311,13 @@ def _own_password(backend: Backend, plan: Plan, name: str, git_branch: str | Non
         for pooled in sorted(pooling):
             app_connection(backend, plan, name, pooled=pooled)
 
-    return backend.branches.reset_role_password(name, role=plan.neon.role, meanwhile=read_connections)
+    try:
+        return backend.branches.reset_role_password(name, role=plan.neon.role, meanwhile=read_connections)
+    except BaseException as exc:
+        outcome = _clean_up(backend, plan, name, key, True, log)
+        if isinstance(exc, BBopsError):
+            exc.message = f"{exc.message} ({outcome})"
+        raise
 
 
 def _prepare_or_clean_up(

@@ -74,3 +74,19 @@ def test_connection_strings_read_while_the_reset_runs_hold_the_new_password(clou
     for pooled in (False, True):
         url = branches.connection("preview/pr-4", database="neondb", role=role, pooled=pooled).url
         assert new in url and _password(cloud_fakes, "development") not in url
+
+
+def test_a_failed_password_reset_deletes_the_new_preview_so_no_run_reuses_it(
+    cloud_backend_pg, cloud_fakes_pg: CloudFakes
+):
+    from bbops.errors import ProviderError
+
+    plan = load_plan(PLAN)
+    neon = cloud_fakes_pg.neon
+    neon.fail("POST", r".*/reset_password", status=500, times=20)
+    with pytest.raises(ProviderError, match="was deleted so no unscrubbed data is left"):
+        preview.create(cloud_backend_pg, plan, preview.PullRequest(6, "feature/pw", "abc123", "bb/app"))
+    assert neon.named("preview/pr-6") == []  # not left with its parent's password and data
+    neon.faults.clear()  # Neon answers again
+    report = preview.create(cloud_backend_pg, plan, preview.PullRequest(6, "feature/pw", "abc123", "bb/app"))
+    assert report.created and (neon.by_name(report.branch)["id"], plan.neon.role) in neon.password_resets
