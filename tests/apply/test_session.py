@@ -34,13 +34,14 @@ def app(tmp_path):
 @pytest.fixture
 def counted(monkeypatch):
     """Counts of production locks taken and history reads, by wrapping the real functions."""
-    counts = {"locks": 0, "reads": 0}
+    counts = {"locks": 0, "reads": 0, "pid": 0}
     real_lock, real_read = production_run.production_lock, History.latest_attempts
 
     @contextmanager
     def lock(*args, **kwargs):
         counts["locks"] += 1
         with real_lock(*args, **kwargs) as session:
+            counts["pid"] = session.info.backend_pid
             yield session
 
     def read(self):
@@ -56,7 +57,7 @@ def test_a_first_apply_takes_the_lock_once_the_branch_exists_and_runs_every_step
     plan = load_plan(write_plan(app, SCHEMA + SEED))
     with apply_session.prepare(backend, plan, run=RUN) as session:
         prepared = session.prepared
-        assert counted == {"locks": 0, "reads": 0}  # no production branch yet: nothing to lock or read
+        assert counted["locks"] == counted["reads"] == 0  # no production branch yet: nothing to lock or read
         assert [a.address for a in prepared.pending] == ["neon.branch.main"]
         assert prepared.steps is not None and [s.status for s in prepared.steps.steps] == ["would run"] * 2
         result = session.execute()
@@ -76,7 +77,7 @@ def test_a_later_apply_reads_the_history_once_under_one_lock_for_preview_and_run
         assert "seed" in as_text(session.prepared)
         result = session.execute()
     assert [(s.id, s.status) for s in result.steps.steps] == [("seed", "applied")]
-    assert counted == {"locks": 1, "reads": 1}
+    assert (counted["locks"], counted["reads"]) == (1, 1)
 
 
 def test_a_lock_lost_between_prepare_and_execute_is_taken_again_and_the_history_read_again(backend, app, counted):
@@ -88,13 +89,11 @@ def test_a_lock_lost_between_prepare_and_execute_is_taken_again_and_the_history_
     with apply_session.prepare(backend, plan, run=RUN) as session:
         # What a compute restart does to the lock's session (Neon restarts a compute whose size changes).
         with psycopg.connect(backend.admin.admin_url(), autocommit=True) as admin:
-            ended = admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bbops apply'"
-            ).fetchall()
+            ended = admin.execute("SELECT pg_terminate_backend(%s)", (counted["pid"],)).fetchall()
         assert ended == [(True,)]
         result = session.execute()
     assert [(s.id, s.status) for s in result.steps.steps] == [("seed", "applied")]
-    assert counted == {"locks": 2, "reads": 2}
+    assert (counted["locks"], counted["reads"]) == (2, 2)
 
 
 def test_a_refusal_is_kept_for_after_the_infrastructure_plan_and_nothing_changes(backend, app, monkeypatch):
