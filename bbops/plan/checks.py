@@ -32,10 +32,21 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
                 loaded.problem(path, f"{what} `{name}` is not a branch of neon.branches ({', '.join(sorted(known))})")
             )
 
-    for target, spec in ((data.get("vercel") or {}).get("targets") or {}).items():
+    production = data.get("production") or {}
+    targets: dict[str, Any] = (data.get("vercel") or {}).get("targets") or {}
+    for target, spec in targets.items():
         need_branch(("vercel", "targets", target, "branch"), spec.get("branch"), "branch")
         for key, source in (spec.get("env") or {}).items():
             out += _public_connection(loaded, ("vercel", "targets", target, "env", key), key, source)
+            out += _source_problems(
+                loaded,
+                ("vercel", "targets", target, "env", key),
+                source,
+                own=spec.get("branch"),
+                branches=branches,
+                preview_of=_preview_parent(data) if target == "preview" else None,
+                production_branch=production.get("branch", "main"),
+            )
             if source.get("connection") and source.get("type") == "plain":
                 out.append(
                     loaded.problem(
@@ -52,7 +63,6 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
     for i, seed in enumerate(preview.get("seed") or []):
         out += _file(loaded, ("preview", "seed", i), base_dir / seed)
 
-    production = data.get("production") or {}
     need_branch(("production", "branch"), production.get("branch"), "branch")
     seen: dict[str, int] = {}
     for i, step in enumerate(production.get("steps") or []):
@@ -72,13 +82,24 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
         elif step["kind"] == "doctor" and step.get("queries"):
             out += _file(loaded, (*path, "queries"), base_dir / step["queries"])
         elif step["kind"] == "env":
+            own = step.get("branch") or production.get("branch", "main")
             for key, source in (step.get("env") or {}).items():
                 out += _public_connection(loaded, (*path, "env", key), key, source)
+                out += _source_problems(
+                    loaded,
+                    (*path, "env", key),
+                    source,
+                    own=own,
+                    branches=branches,
+                    preview_of=_preview_parent(data) if step.get("target") == "preview" else None,
+                    production_branch=production.get("branch", "main"),
+                )
             for key, source in (step.get("undo") or {}).items():
                 out += _public_connection(loaded, (*path, "undo", key), key, source)
             for key in sorted(set(step.get("undo") or {}) - set(step.get("env") or {})):
                 out.append(loaded.problem((*path, "undo", key), f"`{key}` is not one of the variables this step sets"))
     out += _stream_problems(loaded, production.get("steps") or [])
+    out += _steps_match_targets(loaded, production, targets)
     return out
 
 
@@ -109,6 +130,113 @@ def _stream_problems(loaded: Loaded, steps: list[dict[str, Any]]) -> list[Proble
             if name in switched:
                 out.append(loaded.problem((*path, "stream"), f"the stream `{name}` is switched twice"))
             switched.add(name)
+    return out
+
+
+def _preview_parent(data: dict[str, Any]) -> str:
+    """What a preview's own branch is made from (for messages): ``preview.parent``."""
+    return str((data.get("preview") or {}).get("parent") or "its parent")
+
+
+def _source_problems(
+    loaded: Loaded,
+    path: PathKey,
+    source: dict[str, Any],
+    *,
+    own: str | None,
+    branches: dict[str, dict[str, Any]],
+    preview_of: str | None,
+    production_branch: str,
+) -> list[Problem]:
+    """A connection source's `branch:` names a long-lived branch, and `endpoint: read_only` a branch with replicas.
+
+    ``own`` is the branch a source without `branch:` takes (None: a preview's own branch;
+    ``preview_of`` is then set). A preview may take a shared long-lived branch's connection
+    (a shadow database from `development`), never a protected branch's or production's: previews
+    run every pull request's code on scrubbed copies, and this would hand them the real data.
+    """
+    if not source.get("connection"):
+        return []
+    out: list[Problem] = []
+    named = source.get("branch")
+    if named is not None:
+        if named not in branches:
+            known = ", ".join(sorted(branches)) or "none"
+            return [
+                loaded.problem(
+                    (*path, "branch"), f"`{named}` is not a long-lived branch of neon.branches (branches: {known})"
+                )
+            ]
+        if preview_of is not None and (branches[named].get("protected") or named == production_branch):
+            why = "production's branch" if named == production_branch else "a protected branch"
+            out.append(
+                loaded.problem(
+                    (*path, "branch"),
+                    f"`{named}` is {why}: previews run every pull request's code on scrubbed copies and must not "
+                    "get its connection; name a shared unprotected branch (e.g. `development`)",
+                )
+            )
+    if source.get("endpoint") == "read_only":
+        branch = named or own
+        if branch is None:
+            out.append(
+                loaded.problem(
+                    (*path, "endpoint"),
+                    f"a preview's own branch (made from {preview_of}) has no read replica, only its read-write "
+                    "compute: leave `endpoint` out (reads then go to the preview's own database), or name a "
+                    "long-lived branch with read replicas in `branch`",
+                )
+            )
+        elif branch in branches and not ((branches[branch].get("read_replicas") or {}).get("count") or 0):
+            out.append(
+                loaded.problem(
+                    (*path, "endpoint"),
+                    f"branch `{branch}` has no read replica in the plan: give neon.branches.{branch} "
+                    "`read_replicas: {count: 1}`, or read from its primary (`endpoint: read_write`)",
+                )
+            )
+    return out
+
+
+def _resolved(source: dict[str, Any], own: str | None) -> tuple[Any, ...]:
+    """What decides a variable's value: its connection (branch, compute, pooling) or its value, and its type."""
+    if source.get("connection"):
+        where: tuple[Any, ...] = (
+            source["connection"],
+            source.get("branch") or own,
+            source.get("endpoint") or "read_write",
+        )
+    else:
+        where = ("value", source.get("value"))
+    return (*where, source.get("type") or "encrypted")
+
+
+def _steps_match_targets(loaded: Loaded, production: dict[str, Any], targets: dict[str, Any]) -> list[Problem]:
+    """The last `env` step that sets a variable of a target describes it as the target's `env` does.
+
+    `bbops apply` leaves a pending step's variables alone and manages them like any other once
+    the step has run: a different source would show as drift after the cutover, and the next
+    apply would set it back. An earlier step's value is history (a later step replaced it).
+    """
+    last: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    for i, step in enumerate(production.get("steps") or []):
+        if step["kind"] == "env" and step.get("target") != "preview":  # a preview's env is each PR's
+            for key in step.get("env") or {}:
+                last[(str(step.get("target")), key)] = (i, step)
+    out = []
+    for (target, key), (i, step) in sorted(last.items(), key=lambda item: item[1][0]):
+        spec = targets.get(target) or {}
+        declared = (spec.get("env") or {}).get(key)
+        own = step.get("branch") or production.get("branch", "main")
+        if declared is not None and _resolved(step["env"][key], own) != _resolved(declared, spec.get("branch")):
+            out.append(
+                loaded.problem(
+                    ("production", "steps", i, "env", key),
+                    f"`{key}` differs from vercel.targets.{target}.env.{key}: once this step has run, `bbops plan` "
+                    "would show drift and `bbops apply` would set the target's value back; describe it the same "
+                    "way in both",
+                )
+            )
     return out
 
 

@@ -108,14 +108,35 @@ class Neon:
         return tuple(done)
 
 
+READ_WRITE = "read_write"
+READ_ONLY = "read_only"
+
+
 @dataclass(frozen=True)
 class EnvSource:
-    """Where one env var's value comes from: a branch connection, or a literal/``${NAME}``."""
+    """Where one env var's value comes from: a branch connection, or a literal/``${NAME}``.
+
+    A connection is the target's own branch's (a preview's: the PR's branch; an ``env``
+    step's: the step's branch) unless ``branch`` names another long-lived branch of the
+    plan. ``endpoint`` ``read_only`` is that branch's read replica (its first ``read_only``
+    compute) instead of its read-write compute; validation makes sure the plan gives the
+    branch read replicas.
+    """
 
     key: str
     connection: str | None = None  # "pooled" | "direct"
     value: str | None = None
     type: EnvType = "encrypted"
+    branch: str | None = None  # a long-lived branch of the plan; None: the target's own
+    endpoint: str = READ_WRITE  # READ_WRITE | READ_ONLY (the read replica)
+
+    @property
+    def replica(self) -> bool:
+        return self.endpoint == READ_ONLY
+
+    def branch_for(self, own: str) -> str:
+        """The branch whose connection this source takes, where the target's own branch is ``own``."""
+        return self.branch or own
 
 
 @dataclass(frozen=True)
@@ -292,7 +313,14 @@ def _neon(d: dict[str, Any]) -> Neon:
 
 def env_sources(env: dict[str, Any]) -> tuple[EnvSource, ...]:
     return tuple(
-        EnvSource(key, v.get("connection"), v.get("value"), env_type(v.get("type", "encrypted")))
+        EnvSource(
+            key,
+            v.get("connection"),
+            v.get("value"),
+            env_type(v.get("type", "encrypted")),
+            v.get("branch"),
+            v.get("endpoint", READ_WRITE),
+        )
         for key, v in env.items()
     )
 

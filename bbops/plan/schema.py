@@ -42,6 +42,14 @@ def schema_problems(loaded: Loaded) -> list[Problem]:
                 hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
                 problems.append(loaded.problem((*path, key), f"unknown field `{shown_key(key)}`{hint}"))
             continue
+        if error.validator == "dependentRequired" and isinstance(error.instance, dict):
+            # Point at each field that lacks the one it needs, not at the mapping holding them.
+            depends = error.validator_value if isinstance(error.validator_value, dict) else {}
+            for key, needs in depends.items():
+                missing = [n for n in needs if key in error.instance and n not in error.instance]
+                if missing:
+                    problems.append(loaded.problem((*path, key), f"`{key}` applies only together with `{missing[0]}`"))
+            continue
         problems.append(loaded.problem(path, describe(error)))
     return sorted(set(problems), key=lambda p: (p.line, p.column, p.field, p.message))
 
@@ -106,6 +114,8 @@ def describe(error: ValidationError) -> str:
         return f"must have {'at least' if v.startswith('min') else 'at most'} {expected} entries"
     if v == "uniqueItems":
         return "entries must be unique"
+    if v == "dependentRequired":
+        return "a field is set without the field it depends on"
     if v == "propertyNames":
         return f"invalid name: {schema.get('description') or 'does not have the expected form'}"
     if v in ("oneOf", "anyOf"):
