@@ -2,8 +2,8 @@
 
 Every backend implements ``BranchProvider`` and ``EnvProvider``. What only
 some backends can do is a capability of its own (``RootBranches``,
-``ProtectedBranches``, ``InfraProvider``, ``RestorePoints``,
-``TimestampRestore``, ``AdminDatabase``, ``DeploymentProvider``): a backend
+``ProtectedBranches``, ``InfraProvider``, ``ReadReplicaConnections``,
+``RestorePoints``, ``TimestampRestore``, ``AdminDatabase``, ``DeploymentProvider``): a backend
 declares it by filling the matching field of ``Backend`` when it is opened,
 and callers test that field, never the provider's attributes. A third
 backend implements the two required Protocols and whichever capabilities it
@@ -374,6 +374,24 @@ class InfraProvider(ProtectedBranches, Protocol):
     def delete_endpoint(self, endpoint_id: str) -> bool: ...
 
 
+# What people are told where a read replica's connection is the branch's own (plan, apply, the env step).
+NO_REPLICAS = "no read replicas on this backend: the branch's own connection"
+
+
+@runtime_checkable
+class ReadReplicaConnections(Protocol):
+    """Connection strings of a branch's read replica (Neon: its ``read_only`` compute endpoint).
+
+    Only some backends have read replicas; a backend without them (local) leaves
+    ``Backend.replicas`` None, and callers use the branch's own connection instead,
+    saying so (``providers.select.app_connection``).
+    """
+
+    def replica_connection(self, name: str, *, database: str, role: str, pooled: bool = True) -> Connection | None:
+        """Credentials for ``database`` as ``role`` on the first read replica of ``name``; None when it has none."""
+        ...
+
+
 # -- restore points (production steps and ``bbops rollback``) --------------------------------
 
 
@@ -428,6 +446,7 @@ class Backend:
     timestamp_restore: TimestampRestore | None = None
     admin: AdminDatabase | None = None
     limits: BranchLimit | None = None
+    replicas: ReadReplicaConnections | None = None
     # What to close when the command is done (HTTP clients, catalog connections).
     closers: tuple[Callable[[], None], ...] = ()
 

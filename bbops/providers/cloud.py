@@ -59,7 +59,8 @@ def open_vercel(
 def open_cloud_backend(
     plan: Plan | None = None, *, env: Mapping[str, str] | None = None, transports: Transports = NETWORK
 ) -> Backend:
-    """Neon (branches, settings and endpoints, restore points, timestamp restores) and Vercel (env, deployments)."""
+    """Neon (branches, settings and endpoints, read replicas, restore points, timestamp restores) and Vercel
+    (env, deployments)."""
     neon = open_neon(plan, env, transports)
     try:
         vercel = open_vercel(plan, env, transports)
@@ -76,5 +77,6 @@ def open_cloud_backend(
         restore_points=neon,
         timestamp_restore=neon,
         limits=neon,
+        replicas=neon,
         closers=(neon.close, vercel.close),
     )

@@ -253,11 +253,29 @@ def connection_uri(fake: FakeNeon, params: dict[str, str]) -> httpx.Response:
     if not database or not role:
         return fake.error(400, "database_name and role_name are required")
     pooled = params.get("pooled") == "true"
+    # neon-api-v2.yaml, getConnectionURI: `endpoint_id` "defaults to the read-write endpoint_id associated
+    # with the branch_id"; given, the URI is that endpoint's, e.g. a read replica (an endpoint of type
+    # `read_only` on the branch, design.md), with its own host (Endpoint.host) and the same role password.
+    # `pooled` "adds the -pooler option": the host's endpoint id gets `-pooler`.
+    endpoint_id = params.get("endpoint_id")
+    if endpoint_id is not None:
+        chosen = fake.endpoints.get(endpoint_id)
+        if chosen is None or chosen["branch_id"] != branch_id:
+            return fake.error(404, f"endpoint {endpoint_id} not found on branch {branch_id}")
+    else:
+        chosen = next(
+            (e for e in fake.endpoints.values() if e["branch_id"] == branch_id and e["type"] == "read_write"), None
+        )
     if fake.databases:
-        return ok({"uri": fake.databases.url(branch_id, database, role, pooled)})
-    rw = next((e for e in fake.endpoints.values() if e["branch_id"] == branch_id and e["type"] == "read_write"), None)
-    if rw is None:
+        # A branch is one real database here, and its replica serves that same database; the replica's
+        # URL is told apart by its application_name (the real one differs by host, which a test server can't).
+        uri = fake.databases.url(branch_id, database, role, pooled)
+        if chosen is not None and chosen["type"] == "read_only":
+            uri += ("&" if "?" in uri else "?") + f"application_name={chosen['id']}"
+        return ok({"uri": uri})
+    if chosen is None:
         return fake.error(404, "branch has no read_write endpoint")
+    rw = chosen
     host = rw["host"].replace(rw["id"], rw["id"] + "-pooler") if pooled else rw["host"]
     password = fake.passwords[branch_id]
     return ok({"uri": f"postgresql://{role}:{password}@{host}/{database}?sslmode=require"})

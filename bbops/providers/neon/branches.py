@@ -28,6 +28,7 @@ from bbops.providers.base import (
     ComputeSize,
     Connection,
     InfraProvider,
+    ReadReplicaConnections,
     RestorePoints,
     TimestampRestore,
 )
@@ -54,8 +55,17 @@ def _stamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints, TimestampRestore, BranchLimit):
-    """``BranchProvider``, ``InfraProvider``, ``RestorePoints`` and ``TimestampRestore`` over the Neon API.
+class NeonBranches(
+    NeonInfraMixin,
+    BranchProvider,
+    InfraProvider,
+    ReadReplicaConnections,
+    RestorePoints,
+    TimestampRestore,
+    BranchLimit,
+):
+    """``BranchProvider``, ``InfraProvider``, ``ReadReplicaConnections``, ``RestorePoints`` and
+    ``TimestampRestore`` over the Neon API.
 
     No root branches (Neon makes the project's default branch itself) and no
     admin database (locks live on a branch's database).
@@ -80,7 +90,9 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
         # a restore (which moves children) forgets everything, and public reads
         # (``get_branch``/``list_branches``) always ask Neon.
         self._known: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
-        self._uris: dict[tuple[str, str, str, bool], Connection] = {}  # (branch id, db, role, pooled)
+        # (branch id, endpoint id or None for the read-write one, db, role, pooled)
+        self._uris: dict[tuple[str, str | None, str, str, bool], Connection] = {}
+        self._endpoints: list[dict[str, Any]] | None = None  # this command's endpoint listing (``replica_of``)
 
     @classmethod
     def from_env(
@@ -311,15 +323,32 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
         return self._require(name)
 
     def connection(self, name: str, *, database: str, role: str, pooled: bool = True) -> Connection:
-        params = {"database_name": database, "role_name": role, "pooled": pooled}
+        return self._uri(name, None, database=database, role=role, pooled=pooled)
+
+    def replica_connection(self, name: str, *, database: str, role: str, pooled: bool = True) -> Connection | None:
+        """The first read replica's (``read_only`` endpoint, by id) connection string, or None without one.
+
+        ``connection_uri`` takes the endpoint (spec, getConnectionURI: ``endpoint_id`` "defaults to the
+        read-write endpoint_id associated with the branch_id"), so the host is the replica's own, with
+        ``-pooler`` after its id when pooled. The endpoints come from this command's one listing.
+        """
+        endpoint = self.replica_of(self._require(name).id)
+        if endpoint is None:
+            return None
+        return self._uri(name, endpoint, database=database, role=role, pooled=pooled)
+
+    def _uri(self, name: str, endpoint: str | None, *, database: str, role: str, pooled: bool) -> Connection:
+        """``connection_uri`` of branch ``name`` on ``endpoint`` (None: its read-write one), once per command."""
         branch = self._require(name)
-        key = (branch.id, database, role, pooled)
+        key = (branch.id, endpoint, database, role, pooled)
         if key in self._uris:  # asked before in this command (a branch's credentials don't change meanwhile)
             return self._uris[key]
+        params = {"database_name": database, "role_name": role, "pooled": pooled, "endpoint_id": endpoint}
         try:
             body = self.api.get(f"{self.base}/connection_uri", params={"branch_id": branch.id, **params}).json()
         except ProviderError as exc:
-            if exc.status != 404 or name not in self._known:
+            # A replica belongs to the branch id it was listed with: only the read-write case looks again.
+            if exc.status != 404 or name not in self._known or endpoint is not None:
                 raise
             self._known.pop(name)  # the branch was replaced since this command saw it: look again
             branch = self._require(name)
@@ -331,7 +360,7 @@ class NeonBranches(NeonInfraMixin, BranchProvider, InfraProvider, RestorePoints,
             )
         redact.register_url(uri)
         found = Connection(host=urlsplit(uri).hostname or "", database=database, role=role, pooled=pooled, url=uri)
-        self._uris[(branch.id, database, role, pooled)] = found
+        self._uris[(branch.id, endpoint, database, role, pooled)] = found
         return found
 
     def reset_role_password(self, name: str, *, role: str, meanwhile: Callable[[], object] | None = None) -> bool:

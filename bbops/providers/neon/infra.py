@@ -74,6 +74,7 @@ class NeonInfraMixin:
     base: str
     ops: OperationWaiter
     _names: dict[str, str]
+    _endpoints: list[dict[str, Any]] | None
 
     if TYPE_CHECKING:
         # Provided by NeonBranches, the one class this mixes into.
@@ -113,11 +114,26 @@ class NeonInfraMixin:
             name=raw.get("name"),
         )
 
+    def _list_raw_endpoints(self) -> list[dict[str, Any]]:
+        raw: list[dict[str, Any]] = self.api.get(f"{self.base}/endpoints").json().get("endpoints") or []
+        self._endpoints = raw  # what ``replica_of`` reads for the rest of the command
+        return raw
+
     def list_endpoints(self) -> list[Endpoint]:
-        raw = self.api.get(f"{self.base}/endpoints").json().get("endpoints") or []
+        raw = self._list_raw_endpoints()
         if any(e["branch_id"] not in self._names for e in raw):
             self.list_branches()  # learn branch names
         return [self._endpoint(e) for e in raw]
+
+    def replica_of(self, branch_id: str) -> str | None:
+        """The id of the branch's first read replica (``read_only`` endpoint, by id), or None.
+
+        From the endpoint listing this command already made (``bbops plan`` lists them anyway),
+        else one listing; the replicas this command makes or deletes are kept in it.
+        """
+        raw = self._endpoints if self._endpoints is not None else self._list_raw_endpoints()
+        ids = sorted(e["id"] for e in raw if e.get("branch_id") == branch_id and e.get("type") == "read_only")
+        return ids[0] if ids else None
 
     def create_endpoint(
         self,
@@ -146,7 +162,13 @@ class NeonInfraMixin:
                 return new[0]
             reply = self.api.post(f"{self.base}/endpoints", json={"endpoint": endpoint}).json()
         self.ops.wait(reply.get("operations") or [])
+        self._seen_endpoint(reply["endpoint"])
         return self._endpoint(reply["endpoint"])
+
+    def _seen_endpoint(self, raw: dict[str, Any]) -> None:
+        """Keep this command's listing current with an endpoint it made (no second listing)."""
+        if self._endpoints is not None and all(e.get("id") != raw.get("id") for e in self._endpoints):
+            self._endpoints.append(raw)
 
     def update_endpoint(self, endpoint_id: str, changes: Mapping[str, object]) -> Endpoint:
         unknown = [k for k in changes if k not in _ENDPOINT_FIELDS]
@@ -164,6 +186,8 @@ class NeonInfraMixin:
         return self._endpoint(reply["endpoint"])
 
     def delete_endpoint(self, endpoint_id: str) -> bool:
+        if self._endpoints is not None:  # gone from this command's listing, whatever the answer
+            self._endpoints = [e for e in self._endpoints if e.get("id") != endpoint_id]
         response = self.api.delete(f"{self.base}/endpoints/{endpoint_id}", allow=(404,))
         if response.status_code == 404:
             return False

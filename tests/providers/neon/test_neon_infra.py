@@ -49,3 +49,46 @@ def test_update_and_delete_endpoint(neon, cloud_fakes):
     assert neon.delete_endpoint(replica.id) is False  # already gone
     with pytest.raises(UsageError):
         neon.update_endpoint(replica.id, {"type": "read_write"})
+
+
+def test_a_read_replicas_connection_is_its_endpoints_from_one_listing(neon, cloud_fakes):
+    fake = cloud_fakes.neon
+    main_id = fake.by_name("main")["id"]
+    assert neon.replica_connection("main", database="neondb", role="neondb_owner") is None  # none yet
+    second = fake._add_endpoint(main_id, "read_only")
+    first = fake._add_endpoint(main_id, "read_only")
+    first, second = sorted((first, second), key=lambda e: e["id"])
+    listed = fake.count("GET", ENDPOINTS)
+    neon.list_endpoints()  # e.g. `bbops plan`'s own listing: the replica lookups below reuse it
+    pooled = neon.replica_connection("main", database="neondb", role="neondb_owner", pooled=True)
+    direct = neon.replica_connection("main", database="neondb", role="neondb_owner", pooled=False)
+    again = neon.replica_connection("main", database="neondb", role="neondb_owner", pooled=True)
+    assert fake.count("GET", ENDPOINTS) == listed + 1
+    assert again is pooled  # asked once per command
+    assert pooled.host == first["host"].replace(first["id"], first["id"] + "-pooler") and pooled.pooled
+    assert direct.host == first["host"] and not direct.pooled
+    assert fake.passwords[main_id] in pooled.url
+    primary = neon.connection("main", database="neondb", role="neondb_owner", pooled=False)
+    assert primary.host not in (first["host"], second["host"])
+    # A replica made by this command joins its listing; one it deletes leaves it: no second listing.
+    made = neon.create_endpoint("development", type="read_only")
+    assert neon.replica_connection("development", database="neondb", role="neondb_owner").host.startswith(made.id)
+    neon.delete_endpoint(first["id"])
+    after = neon.replica_connection("main", database="neondb", role="neondb_owner", pooled=False)
+    assert after.host == second["host"]
+
+
+def test_the_fake_serves_an_endpoints_uri_only_on_its_own_branch(cloud_fakes):
+    # neon-api-v2.yaml, getConnectionURI: endpoint_id selects the compute (default: the read-write one).
+    import httpx
+
+    fake = cloud_fakes.neon
+    replica = fake._add_endpoint(fake.by_name("main")["id"], "read_only")
+    with httpx.Client(transport=fake.transport(), base_url="https://neon.test/api/v2") as client:
+        headers = {"Authorization": f"Bearer {fake.token}"}
+        path = f"/projects/{fake.project_id}/connection_uri"
+        params = {"database_name": "neondb", "role_name": "neondb_owner", "endpoint_id": replica["id"]}
+        on_main = client.get(path, params={**params, "branch_id": fake.by_name("main")["id"]}, headers=headers)
+        elsewhere = client.get(path, params={**params, "branch_id": fake.by_name("development")["id"]}, headers=headers)
+    assert on_main.status_code == 200 and f"@{replica['host']}/" in on_main.json()["uri"]
+    assert elsewhere.status_code == 404
