@@ -25,7 +25,7 @@ from bbops.infra.diff import (
     diff,
 )
 from bbops.plan.model import Plan, resolve_ref
-from bbops.providers.base import Backend, EnvVar, InfraProvider
+from bbops.providers.base import NO_REPLICAS, Backend, EnvVar, InfraProvider
 from bbops.providers.select import app_connection
 
 Log = Callable[[str], None]
@@ -70,7 +70,12 @@ def desired_state(plan: Plan) -> Desired:
             if source.connection:
                 env.append(
                     DesiredEnv(
-                        target.name, source.key, source.type, branch=target.branch, pooled=source.connection == "pooled"
+                        target.name,
+                        source.key,
+                        source.type,
+                        branch=source.branch_for(target.branch),
+                        pooled=source.connection == "pooled",
+                        replica=source.replica,
                     )
                 )
             else:
@@ -95,18 +100,34 @@ def observe(backend: Backend, plan: Plan, desired: Desired) -> Observed:
     assert plan.neon is not None
     infra = backend.infra
     branches = {b.name: b for b in backend.branches.list_branches()}
-    connections = {}
+    # Listed before the connections: a replica's connection string is looked up on this listing.
+    endpoints = tuple(infra.list_endpoints()) if infra else None
+    connections: dict[tuple[str | None, bool, bool], str] = {}
     for want in desired.env:
-        if want.branch is not None and want.branch in branches and (want.branch, want.pooled) not in connections:
-            conn = app_connection(backend, plan, want.branch, pooled=want.pooled)
-            connections[(want.branch, want.pooled)] = conn.url
+        if want.branch is None or want.branch not in branches or want.connection_key in connections:
+            continue
+        conn = _connection(backend, plan, want)
+        if conn is not None:  # None: the branch has no read replica yet (apply makes it first)
+            connections[want.connection_key] = conn
     return Observed(
         settings=infra.get_settings() if infra else None,
         branches=branches,
-        endpoints=tuple(infra.list_endpoints()) if infra else None,
+        endpoints=endpoints,
         env=_read_env(backend, {e.target for e in desired.env}),
         connections=connections,
+        replicas=backend.replicas is not None,
     )
+
+
+def _connection(backend: Backend, plan: Plan, want: DesiredEnv) -> str | None:
+    """The connection string ``want`` takes, or None when it is a read replica's that does not exist yet."""
+    assert want.branch is not None and plan.neon is not None
+    if want.replica and backend.replicas is not None:
+        found = backend.replicas.replica_connection(
+            want.branch, database=plan.neon.database, role=plan.neon.role, pooled=want.pooled
+        )
+        return found.url if found is not None else None
+    return app_connection(backend, plan, want.branch, pooled=want.pooled).url
 
 
 def plan_infra(backend: Backend, plan: Plan) -> list[Action]:
@@ -187,7 +208,8 @@ def _apply_env(backend: Backend, plan: Plan, actions: Sequence[Action], log: Log
         want = desired[(action.data["target"], action.data["key"])]
         value = want.value
         if want.branch is not None:
-            value = app_connection(backend, plan, want.branch, pooled=want.pooled).url
-        log(f"{action.op} {action.address}")
+            value = app_connection(backend, plan, want.branch, pooled=want.pooled, replica=want.replica).url
+        note = f" ({NO_REPLICAS})" if want.replica and backend.replicas is None else ""
+        log(f"{action.op} {action.address}{note}")
         variables.append(EnvVar(want.key, value or "", want.type, (want.target,), None))
     backend.env.upsert_env(variables)

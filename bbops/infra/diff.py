@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bbops.production.restore import preserved_of
-from bbops.providers.base import Branch, Endpoint, EnvType, ProjectSettings, stored_value_matches
+from bbops.providers.base import NO_REPLICAS, Branch, Endpoint, EnvType, ProjectSettings, stored_value_matches
 
 Op = Literal["create", "update", "delete", "no-op"]
 MASK = "***"
@@ -94,10 +94,20 @@ class DesiredEnv:
     value: str | None = field(default=None, repr=False)  # a literal (already resolved)
     branch: str | None = None  # or the connection string of this branch
     pooled: bool = True
+    replica: bool = False  # of the branch's read replica (``endpoint: read_only``)
 
-    def source(self) -> str:
+    @property
+    def connection_key(self) -> tuple[str | None, bool, bool]:
+        """Which connection string this is: ``Observed.connections`` holds them by this key."""
+        return (self.branch, self.pooled, self.replica)
+
+    def source(self, *, replicas: bool = True) -> str:
+        """Where the value comes from; ``replicas`` False: the backend has none (the branch's own is used)."""
         if self.branch is not None:
-            return f"connection of {self.branch} ({'pooled' if self.pooled else 'direct'})"
+            kind = "pooled" if self.pooled else "direct"
+            if self.replica:
+                kind += ", read replica" if replicas else f", read replica; {NO_REPLICAS}"
+            return f"connection of {self.branch} ({kind})"
         return MASK if self.type != "plain" else str(self.value)
 
 
@@ -124,8 +134,9 @@ class Observed:
     branches: Mapping[str, Branch]
     endpoints: tuple[Endpoint, ...] | None  # None: the backend has no endpoints (local)
     env: tuple[ObservedEnv, ...]
-    # Connection strings of existing branches, by (branch, pooled): compared, never shown.
-    connections: Mapping[tuple[str, bool], str] = field(default_factory=dict, repr=False)
+    # Connection strings of existing branches (and replicas), by ``DesiredEnv.connection_key``: compared, never shown.
+    connections: Mapping[tuple[str | None, bool, bool], str] = field(default_factory=dict, repr=False)
+    replicas: bool = True  # False: the backend has no read replicas (local); their sources use the branch's own
 
 
 def diff(desired: Desired, observed: Observed) -> list[Action]:
@@ -327,7 +338,7 @@ def _env(desired: Desired, observed: Observed) -> list[Action]:
             changes = (
                 Change("exists", False, True),
                 Change("type", None, want.type),
-                Change("value", None, want.source()),
+                Change("value", None, want.source(replicas=observed.replicas)),
             )
             actions.append(Action("create", "env", address, changes, data, rank=RANK["env"] * 100))
             continue
@@ -337,7 +348,7 @@ def _env(desired: Desired, observed: Observed) -> list[Action]:
             changed.append(Change("type", current.type, want.type))
         if not _value_matches(want, current, observed):
             shown = current.value if current.type == "plain" and current.value is not None else MASK
-            changed.append(Change("value", shown, want.source()))
+            changed.append(Change("value", shown, want.source(replicas=observed.replicas)))
         actions.append(
             Action(
                 "update" if changed else "no-op",
@@ -354,12 +365,12 @@ def _env(desired: Desired, observed: Observed) -> list[Action]:
 def _wanted_value(want: DesiredEnv, observed: Observed) -> str | None:
     if want.branch is None:
         return want.value
-    return observed.connections.get((want.branch, want.pooled))
+    return observed.connections.get(want.connection_key)
 
 
 def _value_matches(want: DesiredEnv, have: ObservedEnv, observed: Observed) -> bool:
     value = _wanted_value(want, observed)
     if value is None:
-        return False  # the branch does not exist yet: its connection string will be new
+        return False  # the branch (or its replica) does not exist yet: its connection string will be new
     # Unreadable (sensitive): only the fingerprint bbops stored when it wrote the value decides.
     return stored_value_matches(have.value, have.fingerprint, value)

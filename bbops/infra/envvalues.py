@@ -1,5 +1,8 @@
 """Turning a plan's env var sources into values: a branch's connection strings or ``${NAME}``s.
 
+A connection is the target's own branch's, another long-lived branch's (``branch:``), or a
+branch's read replica's (``endpoint: read_only``).
+
 Previews (scoped to a git branch) and the production `env` step both use this.
 """
 
@@ -9,7 +12,7 @@ from collections.abc import Iterable
 
 from bbops.core import redact
 from bbops.plan.model import REF, EnvSource, Plan, resolve_ref
-from bbops.providers.base import Backend, EnvVar
+from bbops.providers.base import NO_REPLICAS, Backend, EnvVar
 from bbops.providers.select import app_connection
 
 
@@ -25,6 +28,9 @@ def branch_env(
 ) -> list[EnvVar]:
     """The variables ``sources`` describe for ``target``, with ``branch``'s connection strings.
 
+    A source naming another long-lived ``branch`` takes that branch's; ``endpoint: read_only``
+    the read replica's (the branch's own where the backend has no replicas: ``replica_notes``).
+
     Connection strings are secrets and registered as such, ``${NAME}`` values when
     their type is secret (``redact.register_env_value``); a literal value is not
     (validation refuses literal credentials), so that ``true`` is not masked all over the output.
@@ -32,7 +38,9 @@ def branch_env(
     out = []
     for source in sources:
         if source.connection:
-            value = app_connection(backend, plan, branch, pooled=source.connection == "pooled").url
+            value = app_connection(
+                backend, plan, source.branch_for(branch), pooled=source.connection == "pooled", replica=source.replica
+            ).url
         else:
             value = resolve_ref(source.value, what=f"{what}.{source.key}") or ""
         if source.connection:
@@ -42,3 +50,10 @@ def branch_env(
             redact.register_env_value(value, source.type)
         out.append(EnvVar(source.key, value, source.type, (target,), git_branch))
     return out
+
+
+def replica_notes(backend: Backend, branch: str, sources: Iterable[EnvSource]) -> list[str]:
+    """What people are told about read-replica sources on a backend without replicas (local)."""
+    if backend.replicas is not None:
+        return []
+    return [f"{s.key}: {NO_REPLICAS} ({s.branch_for(branch)})" for s in sources if s.connection and s.replica]

@@ -21,7 +21,7 @@ from bbops.core import pg, pooler, redact
 from bbops.drizzle.runner import migrate_up
 from bbops.drizzle.statements import Statement, split_statements
 from bbops.errors import MigrationError
-from bbops.infra.envvalues import branch_env
+from bbops.infra.envvalues import branch_env, replica_notes
 from bbops.plan.model import Plan, Step, env_sources, resolve_ref
 from bbops.production.health import HealthChecker
 from bbops.production.history import History, UndoRecord
@@ -176,15 +176,11 @@ def _verify(ctx: StepContext, p: PendingStep) -> str:
 def _env(ctx: StepContext, p: PendingStep) -> str:
     step, target = p.step, p.step.get("target")
     branch = ctx.branch_of(step)
+    sources = env_sources(step.get("env") or {})
     wanted = branch_env(
-        ctx.backend,
-        ctx.plan,
-        branch,
-        env_sources(step.get("env") or {}),
-        target=target,
-        git_branch=None,
-        what=f"step {step.id} env",
+        ctx.backend, ctx.plan, branch, sources, target=target, git_branch=None, what=f"step {step.id} env"
     )
+    notes = replica_notes(ctx.backend, branch, sources)  # said in the step's detail
     current = {v.key: v for v in ctx.backend.env.list_env(target=target) if v.git_branch is None}
     declared = step.get("undo") or {}
     box = ctx.box()
@@ -222,7 +218,11 @@ def _env(ctx: StepContext, p: PendingStep) -> str:
             ctx.restore_point,
         )
     ctx.backend.env.upsert_env(wanted)
-    return f"{target}: set {', '.join(v.key for v in wanted)} from branch {branch}"
+    others = sorted({s.branch for s in sources if s.connection and s.branch and s.branch != branch})
+    also = f" (and {', '.join(others)})" if others else ""
+    return f"{target}: set {', '.join(v.key for v in wanted)} from branch {branch}{also}" + "".join(
+        f"; {n}" for n in notes
+    )
 
 
 def _freeze(ctx: StepContext, p: PendingStep) -> str:

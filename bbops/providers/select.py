@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bbops.core.http import NETWORK, Transports
-from bbops.errors import UsageError
+from bbops.errors import ProviderError, UsageError
 from bbops.plan import default_plan_path, load_plan
 from bbops.plan.model import Plan
 from bbops.providers.base import Backend, Connection
@@ -39,11 +39,27 @@ def plan_and_backend(
         be.close()
 
 
-def app_connection(backend: Backend, plan: Plan, branch: str, *, pooled: bool = False) -> Connection:
-    """Where the app's database (the plan's database and role) answers on ``branch``; direct by default."""
+def app_connection(
+    backend: Backend, plan: Plan, branch: str, *, pooled: bool = False, replica: bool = False
+) -> Connection:
+    """Where the app's database (the plan's database and role) answers on ``branch``; direct by default.
+
+    ``replica``: on the branch's read replica. A backend without read replicas (local) gives
+    the branch's own connection (``providers.base.NO_REPLICAS`` says so to people); one with them but none on
+    ``branch`` is an error (``bbops apply`` makes the plan's ``read_replicas`` first).
+    """
     if plan.neon is None:
         raise UsageError(f"{plan.file.name} has no `neon:` section (database and role names)")
-    return backend.branches.connection(branch, database=plan.neon.database, role=plan.neon.role, pooled=pooled)
+    database, role = plan.neon.database, plan.neon.role
+    if replica and backend.replicas is not None:
+        found = backend.replicas.replica_connection(branch, database=database, role=role, pooled=pooled)
+        if found is None:
+            raise ProviderError(
+                f"{backend.name}: branch {branch!r} has no read replica",
+                hint=f"`bbops apply` creates the read replicas the plan gives neon.branches.{branch}",
+            )
+        return found
+    return backend.branches.connection(branch, database=database, role=role, pooled=pooled)
 
 
 def lock_url(backend: Backend, plan: Plan, branch: str) -> str:

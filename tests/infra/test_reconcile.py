@@ -58,7 +58,7 @@ def observed(**kw) -> Observed:
             ObservedEnv("production", "DATABASE_URL", "sensitive", "env_1", None, fingerprint(MAIN_URL)),
             ObservedEnv("production", "FEATURE", "plain", "env_2", "on"),
         ),
-        connections={("main", True): MAIN_URL},
+        connections={("main", True, False): MAIN_URL},
     )
     return replace(base, **kw)
 
@@ -116,7 +116,8 @@ def test_settings_changes_are_field_level_and_immutable_ones_are_blocked():
 
 def test_a_branch_deleted_by_hand_is_created_after_its_parent_and_before_env():
     seen = observed(
-        branches={"main": Branch("main", "br-1", protected=True, default=True)}, connections={("main", True): MAIN_URL}
+        branches={"main": Branch("main", "br-1", protected=True, default=True)},
+        connections={("main", True, False): MAIN_URL},
     )
     actions = [a for a in diff(DESIRED, seen) if a.pending]
     assert [a.address for a in actions] == ["neon.branch.development"]
