@@ -25,6 +25,8 @@ EXPECTED = {
     "neon.branch.main.compute": "update",
     "vercel.env.production.DATABASE_URL": "update",
     "vercel.env.production.DATABASE_URL_UNPOOLED": "create",
+    "vercel.env.production.DATABASE_READ_URL": "create",
+    "vercel.env.production.SHADOW_DATABASE_URL": "create",
     "vercel.env.development.DATABASE_URL": "update",
     "vercel.env.development.DATABASE_URL_UNPOOLED": "create",
 }
@@ -75,11 +77,11 @@ def test_plan_lists_each_difference_once_then_apply_converges(drifted: CloudFake
     assert text.exit_code == 1
     for address in EXPECTED:
         assert text.stdout.count(f" {address}\n") == 1, address
-    assert "Plan: 3 to create, 6 to update, 1 to delete" in text.stdout
+    assert "Plan: 5 to create, 6 to update, 1 to delete" in text.stdout
 
     applied = run(drifted, "apply", "--auto-approve", "--no-steps")
     assert applied.exit_code == 0, applied.output
-    assert "Applied 10 change(s)." in applied.stdout
+    assert "Applied 12 change(s)." in applied.stdout
     check = run(drifted, "plan", "--check")
     assert check.exit_code == 0, check.output
     assert "0 to create, 0 to update, 0 to delete" in check.stdout
@@ -100,9 +102,11 @@ def test_plan_lists_each_difference_once_then_apply_converges(drifted: CloudFake
     assert envs == [
         (("development",), "DATABASE_URL", "encrypted"),
         (("development",), "DATABASE_URL_UNPOOLED", "encrypted"),
+        (("production",), "DATABASE_READ_URL", "sensitive"),
         (("production",), "DATABASE_URL", "sensitive"),
         (("production",), "DATABASE_URL_UNPOOLED", "sensitive"),
         (("production",), "SENTRY_DSN", "plain"),
+        (("production",), "SHADOW_DATABASE_URL", "encrypted"),
     ]
     prod = next(
         e for e in vercel.envs.values() if e["key"] == "DATABASE_URL_UNPOOLED" and e["target"] == ["production"]
@@ -142,7 +146,7 @@ def test_a_difference_that_cannot_be_applied_stops_apply_before_any_change(cloud
 
 def test_markdown_and_dry_run(drifted: CloudFakes):
     md = run(drifted, "plan", "--format", "markdown")
-    assert md.exit_code == 0 and md.stdout.startswith("**Infrastructure plan:** 3 to create")
+    assert md.exit_code == 0 and md.stdout.startswith("**Infrastructure plan:** 5 to create")
     assert "| + | `neon.branch.development` | exists | False | True |" in md.stdout
     dry = run(drifted, "apply", "--dry-run", "--no-steps")
     assert dry.exit_code == 0 and "neon.branch.development" in dry.stdout

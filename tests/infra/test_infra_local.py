@@ -26,6 +26,8 @@ def test_local_plan_apply_converges(local_env):
         "neon.branch.development": "create",
         "vercel.env.production.DATABASE_URL": "create",
         "vercel.env.production.DATABASE_URL_UNPOOLED": "create",
+        "vercel.env.production.DATABASE_READ_URL": "create",
+        "vercel.env.production.SHADOW_DATABASE_URL": "create",
         "vercel.env.development.DATABASE_URL": "create",
         "vercel.env.development.DATABASE_URL_UNPOOLED": "create",
     }

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from bbops.cli import main
 from bbops.plan import load_plan, validate_file
+from tests import REPO_ROOT
 from tests.plan_samples import MINIMAL
 
 # MINIMAL with read replicas on main and a third, unprotected long-lived branch `staging` with one too.
@@ -61,6 +62,20 @@ def test_the_seed_wiring_builds_the_model(tmp_path):
     assert (read.branch, read.endpoint, read.replica) == (None, "read_only", True)
     assert (url.branch, url.endpoint) == (None, "read_write")
     assert shadow.branch_for("main") == "development" and read.branch_for("main") == "main"
+
+
+def test_the_shipped_plan_wires_the_shadow_and_read_urls():
+    plan = load_plan(REPO_ROOT / "plans" / "bb-prodx.yaml")
+    env = {s.key: s for s in plan.vercel.target("production").env}
+    assert (env["SHADOW_DATABASE_URL"].connection, env["SHADOW_DATABASE_URL"].branch) == ("direct", "development")
+    assert (env["DATABASE_READ_URL"].connection, env["DATABASE_READ_URL"].endpoint) == ("pooled", "read_only")
+    cutover = next(s for s in plan.production.steps if s.id == "cutover-env")
+    assert cutover.get("env")["DATABASE_READ_URL"] == {
+        "connection": "pooled",
+        "endpoint": "read_only",
+        "type": "sensitive",
+    }
+    assert "DATABASE_READ_URL" in cutover.get("undo")
 
 
 @pytest.mark.parametrize(

@@ -219,7 +219,19 @@ def test_a_failing_health_check_rolls_the_cutover_back(cutover, local_env, monke
     assert "health: done" in result.stdout
 
     env, serving, _ = _production()
-    assert env == {"DATABASE_URL": cutover["old"], "DATABASE_URL_UNPOOLED": cutover["old_unpooled"]}
+    # Every variable of the cutover points back at the old database, its reads too; the shadow
+    # database (development's, set outside the cutover) stays.
+    backend = open_local_backend()
+    try:
+        development = backend.branches.connection("development", database="neondb", role="neondb_owner").url
+    finally:
+        backend.close()
+    assert env.pop("SHADOW_DATABASE_URL") == development
+    assert env == {
+        "DATABASE_URL": cutover["old"],
+        "DATABASE_URL_UNPOOLED": cutover["old_unpooled"],
+        "DATABASE_READ_URL": cutover["old"],
+    }
     assert serving == cutover["first"]
     assert not freeze.is_frozen(cutover["old"])
     assert 500 in app.calls and app.calls[-1] == 200  # the rollback's own health check passed

@@ -95,14 +95,20 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
     applied = runner.invoke(main, obj=wired, args=["apply", "--plan", str(PLAN), "--auto-approve"])
     assert applied.exit_code == 0, applied.output
     assert "vercel.env.production.DATABASE_URL: left to production step cutover-env" in applied.stdout
+    assert "vercel.env.production.DATABASE_READ_URL: left to production step cutover-env" in applied.stdout
+    # The local backend has no read replicas: the cutover says where the read URL points instead.
+    assert "DATABASE_READ_URL: no read replicas on this backend: the branch's own connection (main)" in applied.output
     assert health_calls == ["/api/health"]
 
     backend = open_local_backend()
     try:
         main_url = backend.branches.connection("main", database="neondb", role="neondb_owner", pooled=False).url
+        dev_url = backend.branches.connection("development", database="neondb", role="neondb_owner").url
         assert counts(main_url) == counts(old) and sum(counts(old).values()) > 0
         env = {v.key: v.value for v in backend.env.list_env(target="production")}
         assert env["DATABASE_URL"] == main_url and env["DATABASE_URL_UNPOOLED"] == main_url
+        # No read replicas locally: the read URL is main's own; the shadow database is development's.
+        assert env["DATABASE_READ_URL"] == main_url and env["SHADOW_DATABASE_URL"] == dev_url != main_url
         cutover = backend.deployments.current_production()
         assert cutover != first
     finally:
@@ -111,6 +117,9 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
     # A second apply has nothing to do.
     again = runner.invoke(main, obj=wired, args=["apply", "--plan", str(PLAN), "--auto-approve"])
     assert again.exit_code == 0 and "nothing pending (8 applied)" in again.output
+    # The cutover step's variables (the read URL too) are what the target describes: no drift.
+    check = runner.invoke(main, obj=wired, args=["plan", "--check", "--plan", str(PLAN)])
+    assert check.exit_code == 0, check.output
 
     assert freeze.is_frozen(old)  # the old database stays read-only after the cutover
     # The cutover's undo: write freeze, env and deployment; the new database keeps its data.
@@ -133,7 +142,13 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
     backend = open_local_backend()
     try:
         env = {v.key: v.value for v in backend.env.list_env(target="production")}
-        assert env == {"DATABASE_URL": old, "DATABASE_URL_UNPOOLED": old_unpooled}
+        # The cutover's variables point back at the old database (its reads too); the shadow stays.
+        assert env == {
+            "DATABASE_URL": old,
+            "DATABASE_URL_UNPOOLED": old_unpooled,
+            "DATABASE_READ_URL": old,
+            "SHADOW_DATABASE_URL": dev_url,
+        }
         assert backend.deployments.current_production() == first
         assert counts(main_url) == counts(old)  # data untouched by an env/deployment rollback
     finally:
