@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from bbops.core import redact
@@ -55,6 +55,16 @@ def _stamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class _UriKey(NamedTuple):
+    """A connection string this command read: per branch, endpoint (None: the read-write one), database, role."""
+
+    branch_id: str
+    endpoint: str | None
+    database: str
+    role: str
+    pooled: bool
+
+
 class NeonBranches(
     NeonInfraMixin,
     BranchProvider,
@@ -90,8 +100,7 @@ class NeonBranches(
         # a restore (which moves children) forgets everything, and public reads
         # (``get_branch``/``list_branches``) always ask Neon.
         self._known: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
-        # (branch id, endpoint id or None for the read-write one, db, role, pooled)
-        self._uris: dict[tuple[str, str | None, str, str, bool], Connection] = {}
+        self._uris: dict[_UriKey, Connection] = {}
         self._endpoints: list[dict[str, Any]] | None = None  # this command's endpoint listing (``replica_of``)
 
     @classmethod
@@ -340,7 +349,7 @@ class NeonBranches(
     def _uri(self, name: str, endpoint: str | None, *, database: str, role: str, pooled: bool) -> Connection:
         """``connection_uri`` of branch ``name`` on ``endpoint`` (None: its read-write one), once per command."""
         branch = self._require(name)
-        key = (branch.id, endpoint, database, role, pooled)
+        key = _UriKey(branch.id, endpoint, database, role, pooled)
         if key in self._uris:  # asked before in this command (a branch's credentials don't change meanwhile)
             return self._uris[key]
         params = {"database_name": database, "role_name": role, "pooled": pooled, "endpoint_id": endpoint}
@@ -360,7 +369,7 @@ class NeonBranches(
             )
         redact.register_url(uri)
         found = Connection(host=urlsplit(uri).hostname or "", database=database, role=role, pooled=pooled, url=uri)
-        self._uris[(branch.id, endpoint, database, role, pooled)] = found
+        self._uris[_UriKey(branch.id, endpoint, database, role, pooled)] = found
         return found
 
     def reset_role_password(self, name: str, *, role: str, meanwhile: Callable[[], object] | None = None) -> bool:
@@ -377,7 +386,8 @@ class NeonBranches(
         # Connection strings read before hold the old password. Neon stores the new one at once ("the
         # connection string for that role updates with the new password", neon.com/faqs/reset-database-password),
         # so ``meanwhile`` may read them again while the operations run; they work once the wait is over.
-        self._uris = {k: v for k, v in self._uris.items() if not (k[0] == branch.id and k[2] == role)}
+        # The read replicas' too: they carry the branch's role password.
+        self._uris = {k: v for k, v in self._uris.items() if not (k.branch_id == branch.id and k.role == role)}
         self._wait(partial(self.ops.wait, body.get("operations") or []), meanwhile)
         return True
 

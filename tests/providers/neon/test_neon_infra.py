@@ -92,3 +92,14 @@ def test_the_fake_serves_an_endpoints_uri_only_on_its_own_branch(cloud_fakes):
         elsewhere = client.get(path, params={**params, "branch_id": fake.by_name("development")["id"]}, headers=headers)
     assert on_main.status_code == 200 and f"@{replica['host']}/" in on_main.json()["uri"]
     assert elsewhere.status_code == 404
+
+
+def test_a_password_reset_forgets_the_replicas_connection_strings_too(neon, cloud_fakes):
+    fake = cloud_fakes.neon
+    main_id = fake.by_name("main")["id"]
+    fake._add_endpoint(main_id, "read_only")
+    before = neon.replica_connection("main", database="neondb", role="neondb_owner")
+    neon.reset_role_password("main", role="neondb_owner")
+    after = neon.replica_connection("main", database="neondb", role="neondb_owner")
+    assert after.host == before.host and after.url != before.url
+    assert fake.passwords[main_id] in after.url
