@@ -42,8 +42,11 @@ def _preview_sources(plan: Plan) -> list[EnvSource]:
 
 
 def connection_pooling(plan: Plan) -> set[bool]:
-    """Which connection strings (pooled: True, direct: False) a preview's env vars hand out."""
-    return {s.connection == "pooled" for s in _preview_sources(plan) if s.connection}
+    """Which of its own connection strings (pooled: True, direct: False) a preview's env vars hand out.
+
+    A source naming a shared long-lived branch (``branch:``) is that branch's, not the preview's.
+    """
+    return {s.connection == "pooled" for s in _preview_sources(plan) if s.connection and s.branch is None}
 
 
 def preview_env(backend: Backend, plan: Plan, branch: str, git_branch: str) -> list[EnvVar]:
@@ -77,7 +80,8 @@ def hand_out_env(
     if not wanted:
         return out
     out.keys = sorted(v.key for v in wanted)
-    if new_credentials and all(s.connection for s in _preview_sources(plan)):
+    # A shared branch's connection string (``branch:``) keeps its password: it may match what is stored.
+    if new_credentials and all(s.connection and s.branch is None for s in _preview_sources(plan)):
         current: dict[tuple[str, tuple[str, ...], str | None], EnvVar] = {}  # all changed: one request fewer
     else:
         current = {v.scope(): v for v in backend.env.list_env(target="preview", git_branch=git_branch)}

@@ -12,7 +12,7 @@ import yaml
 from bbops import preview
 from bbops.core import redact
 from bbops.plan import load_plan
-from bbops.preview.env import preview_env
+from bbops.preview.env import connection_pooling, hand_out_env, preview_env
 from tests import REPO_ROOT
 from tests.fakes.plugin import CloudFakes
 
@@ -29,10 +29,12 @@ def _no_runner(monkeypatch):
     monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
 
 
-def plan_with(tmp_path: Path, **preview_env_sources: dict) -> Path:
+def plan_with(tmp_path: Path, *, drop: tuple[str, ...] = (), **preview_env_sources: dict) -> Path:
     """The BB-PRODX plan with more preview env vars (and a read replica on development for them)."""
     data = yaml.safe_load(PLAN.read_text())
     data["vercel"]["targets"]["preview"]["env"].update(preview_env_sources)
+    for key in drop:
+        del data["vercel"]["targets"]["preview"]["env"][key]
     data["neon"]["branches"]["development"]["read_replicas"] = {"count": 1}
     (tmp_path / "bb-prodx").symlink_to(PLAN.parent / "bb-prodx")
     path = tmp_path / "bb-prodx.yaml"
@@ -88,3 +90,22 @@ def test_a_replica_source_costs_one_listing(tmp_path, cloud_backend_pg, cloud_fa
     assert neon.count("GET", ENDPOINTS) == 1
     scoped = {e["key"] for e in cloud_fakes_pg.vercel.envs.values() if e.get("gitBranch") == "feature/c"}
     assert {"DEV_READ_URL", "DEV_READ_DIRECT"} <= scoped
+
+
+def test_a_new_password_of_the_preview_leaves_the_shared_branchs_variable_as_it_is(
+    tmp_path, cloud_backend, cloud_fakes: CloudFakes
+):
+    plan = load_plan(plan_with(tmp_path, SHADOW_DATABASE_URL=SHADOW))
+    cloud_fakes.neon.add_branch("preview/pr-7", parent="development")
+    first = hand_out_env(cloud_backend, plan, "preview/pr-7", "feature/s")
+    assert first.changed == ["DATABASE_URL", "DATABASE_URL_UNPOOLED", "SHADOW_DATABASE_URL"]
+    cloud_backend.branches.reset_role_password("preview/pr-7", role="neondb_owner")
+    # The preview's own connection strings changed; development's did not, so it is compared, not rewritten.
+    again = hand_out_env(cloud_backend, plan, "preview/pr-7", "feature/s", new_credentials=True)
+    assert again.changed == ["DATABASE_URL", "DATABASE_URL_UNPOOLED"]
+
+
+def test_the_connection_strings_read_ahead_are_the_previews_own(tmp_path):
+    # Read while the password reset's operations run: only those of the preview's own branch.
+    plan = load_plan(plan_with(tmp_path, drop=("DATABASE_URL_UNPOOLED",), SHADOW_DATABASE_URL=SHADOW))
+    assert connection_pooling(plan) == {True}
