@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -16,6 +17,7 @@ from psycopg import sql
 
 from bbops.core import redact
 from bbops.core.pg import with_database
+from tests.fakes.pgdb import HBA_LINES
 
 # Fixtures for the cloud backend on stateful Neon/Vercel fakes (cloud_backend, cloud_fakes, ..._pg).
 pytest_plugins = ["tests.leakcheck", "tests.fakes.plugin"]
@@ -45,6 +47,9 @@ def pg_server_url() -> Iterator[str]:
         conn.execute("ALTER SYSTEM SET fsync = off")
         conn.execute("ALTER SYSTEM SET synchronous_commit = off")
         conn.execute("ALTER SYSTEM SET full_page_writes = off")
+    # The fake Neon's branch roles log in with their password; every other role keeps trust.
+    hba = Path(datadir) / "pg_hba.conf"
+    hba.write_text(HBA_LINES + hba.read_text())
     server.cleanup()
     server = pgserver.get_server(datadir, cleanup_mode="stop")
     try:

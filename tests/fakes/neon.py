@@ -5,8 +5,8 @@ memory. Mutations answer at once with ``operations`` that finish after
 ``op_ticks`` further requests; while any operation runs, every mutation answers
 423 Locked (as Neon does). ``pagination.next`` is an opaque cursor. Database
 URLs come from an optional ``databases`` hook so a branch can be a real
-Postgres database (see ``tests.fakes.pgdb``); otherwise they are fake URLs with
-a per-branch password.
+Postgres database (see ``tests.fakes.pgdb``), reached as a role of the branch's
+own with its password; otherwise they are fake URLs with a per-branch password.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import itertools
 import re
 import secrets as pysecrets
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -34,7 +35,8 @@ def now() -> str:
 
 class BranchDatabases(Protocol):
     def create(self, branch_id: str, parent_id: str | None) -> None: ...
-    def url(self, branch_id: str, database: str, role: str, pooled: bool) -> str: ...
+    def set_password(self, branch_id: str, password: str) -> None: ...
+    def url(self, branch_id: str, database: str, role: str, pooled: bool, password: str | None = None) -> str: ...
     def reset(self, branch_id: str, source_id: str) -> None: ...
     def drop(self, branch_id: str) -> None: ...
 
@@ -60,6 +62,7 @@ class FakeNeon(FakeServer):
         self.endpoints: dict[str, dict] = {}
         self.operations: dict[str, dict] = {}
         self._ticks: dict[str, int] = {}
+        self._on_finish: dict[str, Callable[[], None]] = {}  # what happens when an operation finishes
         self.passwords: dict[str, str] = {}
         self.password_resets: list[tuple[str, str]] = []  # (branch id, role) of reset_password calls
         self.fail_next_operation: str | None = None  # action name whose next operation fails
@@ -146,6 +149,7 @@ class FakeNeon(FakeServer):
             self.passwords[branch["id"]] = leakcheck.remember("npg_" + pysecrets.token_hex(8))
         if self.databases:
             self.databases.create(branch["id"], parent_id)
+            self.databases.set_password(branch["id"], self.passwords[branch["id"]])
         if endpoint:
             self._add_endpoint(branch["id"], "read_write")
         return branch
@@ -178,6 +182,11 @@ class FakeNeon(FakeServer):
                 if op["status"] == "running":
                     op["status"] = "finished"
                     op["updated_at"] = now()
+                    done = self._on_finish.pop(op_id, None)
+                    if done is not None:
+                        done()
+                else:
+                    self._on_finish.pop(op_id, None)  # a failed operation changed nothing
 
     def _op(self, action: str, branch_id: str | None = None, endpoint_id: str | None = None) -> dict:
         failing = self.fail_next_operation == action

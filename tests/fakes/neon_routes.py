@@ -224,25 +224,37 @@ def restore(fake: FakeNeon, branch_id: str, body: dict) -> httpx.Response:
 
 
 def reset_password(fake: FakeNeon, branch_id: str, role: str) -> httpx.Response:
-    """neon-api-v2.yaml, resetProjectBranchRolePassword: a new password and operations (``apply_config``);
-    the old password stays valid until they finish. The fake keeps one password per branch (one role).
+    """neon-api-v2.yaml, resetProjectBranchRolePassword: "Returns a new password and operations. The new
+    password is ready to use when the last operation finishes. The old password remains valid until last
+    operation finishes. Connections to the compute endpoint are dropped." Neon's docs (FAQ "Reset a
+    database password"): "Any application still using the old password gets an authentication error on
+    its next connection attempt"; the reset applies to that branch only, not to its children.
+
     ``connection_uri`` answers with the new password at once: Neon stores it with the reset ("the connection
-    string for that role updates with the new password", neon.com/faqs/reset-database-password)."""
+    string for that role updates with the new password", neon.com/faqs/reset-database-password). On a branch
+    backed by a real database (``tests.fakes.pgdb``) the server learns it when the ``apply_config``
+    operation finishes: then the branch's role gets it (ALTER ROLE ... PASSWORD), the branch's sessions are
+    ended, and the old password is refused by the server from then on. The fake keeps one password per
+    branch (one role)."""
     branch = fake.branches.get(branch_id)
     if branch is None:
         return fake.error(404, f"branch {branch_id} not found")
-    fake.passwords[branch_id] = leakcheck.remember("npg_" + pysecrets.token_hex(8))
+    password = fake.passwords[branch_id] = leakcheck.remember("npg_" + pysecrets.token_hex(8))
     fake.password_resets.append((branch_id, role))
     endpoint = next((e["id"] for e in fake.endpoints.values() if e["branch_id"] == branch_id), None)
+    operation = fake._op("apply_config", branch_id, endpoint)
+    databases = fake.databases
+    if databases is not None:
+        fake._on_finish[operation["id"]] = lambda: databases.set_password(branch_id, password)
     role_json = {
         "branch_id": branch_id,
         "name": role,
-        "password": fake.passwords[branch_id],
+        "password": password,
         "protected": False,
         "created_at": branch["created_at"],
         "updated_at": now(),
     }
-    return ok({"role": role_json, "operations": [fake._op("apply_config", branch_id, endpoint)]})
+    return ok({"role": role_json, "operations": [operation]})
 
 
 def connection_uri(fake: FakeNeon, params: dict[str, str]) -> httpx.Response:
@@ -269,7 +281,7 @@ def connection_uri(fake: FakeNeon, params: dict[str, str]) -> httpx.Response:
     if fake.databases:
         # A branch is one real database here, and its replica serves that same database; the replica's
         # URL is told apart by its application_name (the real one differs by host, which a test server can't).
-        uri = fake.databases.url(branch_id, database, role, pooled)
+        uri = fake.databases.url(branch_id, database, role, pooled, fake.passwords[branch_id])
         if chosen is not None and chosen["type"] == "read_only":
             uri += ("&" if "?" in uri else "?") + f"application_name={chosen['id']}"
         return ok({"uri": uri})

@@ -90,3 +90,31 @@ def test_a_failed_password_reset_deletes_the_new_preview_so_no_run_reuses_it(
     neon.faults.clear()  # Neon answers again
     report = preview.create(cloud_backend_pg, plan, preview.PullRequest(6, "feature/pw", "abc123", "bb/app"))
     assert report.created and (neon.by_name(report.branch)["id"], plan.neon.role) in neon.password_resets
+
+
+def test_a_reset_password_refuses_the_old_one_and_later_connection_strings_carry_the_new(
+    cloud_backend_pg, cloud_fakes_pg: CloudFakes
+):
+    import psycopg
+
+    branches = cloud_backend_pg.branches
+    before = branches.connection("main", database="neondb", role="neondb_owner", pooled=False).url
+    with psycopg.connect(before) as conn:  # the branch's own role, with its password
+        assert conn.execute("SELECT current_user").fetchone()[0] != "postgres"
+    if not cloud_fakes_pg.neon.databases.passwords_enforced():
+        pytest.skip("the test server trusts every login (BBOPS_TEST_DATABASE_URL): passwords are not checked")
+
+    def meanwhile() -> None:  # Neon: "the old password remains valid until last operation finishes"
+        assert cloud_fakes_pg.neon.running()
+        psycopg.connect(before, connect_timeout=5).close()
+
+    assert branches.reset_role_password("main", role="neondb_owner", meanwhile=meanwhile) is True
+    after = branches.connection("main", database="neondb", role="neondb_owner", pooled=False).url
+    assert after != before  # not the connection string this command saw before the reset
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(before, connect_timeout=5)
+    with psycopg.connect(after) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    # Only that branch: development (made from protected main) keeps its own password.
+    dev = branches.connection("development", database="neondb", role="neondb_owner", pooled=False).url
+    psycopg.connect(dev, connect_timeout=5).close()
