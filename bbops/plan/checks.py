@@ -98,9 +98,38 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
                 out += _public_connection(loaded, (*path, "undo", key), key, source)
             for key in sorted(set(step.get("undo") or {}) - set(step.get("env") or {})):
                 out.append(loaded.problem((*path, "undo", key), f"`{key}` is not one of the variables this step sets"))
+        elif step["kind"] == "rotate":
+            out += _rotate_problems(loaded, path, step, data)
     out += _stream_problems(loaded, production.get("steps") or [])
     out += _steps_match_targets(loaded, production, targets)
     return out
+
+
+def _rotate_problems(loaded: Loaded, path: PathKey, step: dict[str, Any], data: dict[str, Any]) -> list[Problem]:
+    """A rotation updates the env vars of a target that carries the rotated branch's connection strings."""
+    targets = (data.get("vercel") or {}).get("targets") or {}
+    target = step["target"]
+    branch = step.get("branch") or (data.get("production") or {}).get("branch") or "main"
+    if target not in targets:
+        known = ", ".join(sorted(targets)) or "none"
+        return [
+            loaded.problem(
+                (*path, "target"),
+                f"`{target}` is not a target of vercel.targets (targets: {known}): the step updates its env vars",
+            )
+        ]
+    spec = targets[target] or {}
+    if spec.get("branch") != branch:
+        where = (*path, "branch") if step.get("branch") else (*path, "target")
+        carries = f"branch `{spec['branch']}`'s" if spec.get("branch") else "each pull request's own branch's"
+        return [
+            loaded.problem(
+                where,
+                f"target `{target}` carries {carries} connection strings, not those of `{branch}` whose password "
+                "the step resets",
+            )
+        ]
+    return []
 
 
 def _stream_problems(loaded: Loaded, steps: list[dict[str, Any]]) -> list[Problem]:
