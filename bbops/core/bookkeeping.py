@@ -165,6 +165,18 @@ ALTER TABLE bbops.undo_records ADD CONSTRAINT undo_records_state_check
     CHECK (state IN ('present', 'absent', 'unreadable', 'deployment', 'freeze'));
 """
 
+# Version 4: undo records of credential rotations (kind rotate: ``target`` the branch, ``key`` the role,
+# ``env_targets`` the deployment target, ``detail`` the env vars it updated). Nothing undoes one; a
+# rollback reads it so that it never puts the old password back (``production.rotation``).
+_ROTATE_UNDO = """
+ALTER TABLE bbops.undo_records DROP CONSTRAINT IF EXISTS undo_records_kind_check;
+ALTER TABLE bbops.undo_records DROP CONSTRAINT IF EXISTS undo_records_state_check;
+ALTER TABLE bbops.undo_records ADD CONSTRAINT undo_records_kind_check
+    CHECK (kind IN ('env', 'deployment', 'freeze', 'rotate'));
+ALTER TABLE bbops.undo_records ADD CONSTRAINT undo_records_state_check
+    CHECK (state IN ('present', 'absent', 'unreadable', 'deployment', 'freeze', 'rotate'));
+"""
+
 UPGRADES: tuple[Upgrade, ...] = (
     Upgrade(1, "bbops' tables as they were before schema versioning", _BASELINE),
     Upgrade(2, "undo records of write freezes", _FREEZE_UNDO),
@@ -174,6 +186,7 @@ UPGRADES: tuple[Upgrade, ...] = (
         "ALTER TABLE bbops.preview_env ADD COLUMN IF NOT EXISTS sha text;\n"
         "ALTER TABLE bbops.preview_env ADD COLUMN IF NOT EXISTS deployment text;\n",
     ),
+    Upgrade(4, "undo records of credential rotations", _ROTATE_UNDO),
 )
 
 # Every table the upgrades make (besides schema_version): what ``remove_if_unused`` may drop.

@@ -78,6 +78,20 @@ def with_database(url: str, dbname: str) -> str:
     return make_conninfo("", **params)
 
 
+def same_but_password(a: str, b: str) -> bool:
+    """Whether libpq reads ``a`` and ``b`` as the same connection (server, database, user, options), their
+    passwords aside: the same credentials before and after a password change. False for what it cannot read."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        left, right = conninfo_to_dict(a), conninfo_to_dict(b)
+    except psycopg.ProgrammingError:
+        return False
+    left.pop("password", None)
+    right.pop("password", None)
+    return left == right
+
+
 def one(cursor: psycopg.Cursor[Row], what: str) -> Row:
     """The next row of a query that always returns one (``INSERT ... RETURNING``, an aggregate).
 

@@ -58,17 +58,17 @@ class RestorePointRecord:
 @dataclass(frozen=True)
 class UndoRecord:
     step_id: str
-    kind: str  # env | deployment | freeze
-    target: str  # env: the Vercel target; freeze: the frozen database's name
-    key: str | None  # env: the variable; freeze: the ${NAME} holding the frozen database's URL
+    kind: str  # env | deployment | freeze | rotate
+    target: str  # env: the Vercel target; freeze: the frozen database's name; rotate: the branch
+    key: str | None  # env: the variable; freeze: the ${NAME} holding the frozen database's URL; rotate: the role
     git_branch: str | None
     env_type: str | None
-    env_targets: str | None  # the previous variable's targets, comma-separated
+    env_targets: str | None  # the previous variable's targets, comma-separated; rotate: the Vercel target
     state: str  # present | absent | unreadable | deployment
     sealed_value: str | None  # Fernet token of the previous value (present only)
     deployment_id: str | None
     recorded_at: datetime
-    detail: str | None = None  # freeze: the database's setting before it (None: it had none)
+    detail: str | None = None  # freeze: the setting before it (None: it had none); rotate: the env vars it updated
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from pathlib import Path
 from bbops.plan.model import Plan, Production, Step
 
 # Kinds that change production data, env vars or (freeze) the old database: a restore point comes
-# before the first of them, and their undo records belong to it.
-MUTATING = frozenset({"migrations", "sql", "copy", "env", "redeploy", "switch", "freeze"})
+# before the first of them, and their undo records belong to it (a rotation's env vars and redeploy too).
+MUTATING = frozenset({"migrations", "sql", "copy", "env", "redeploy", "switch", "freeze", "rotate"})
 
 
 def _files(step: Step) -> list[Path]:

@@ -20,6 +20,12 @@ froze takes writes again before the app is pointed back at it. The first part
 that fails stops the rollback: the parts after it are not attempted, and the
 report says for each part whether it was done, failed (and how), or not
 attempted, so the operator knows exactly what state production is in.
+
+A credential rotation since the point is never undone, and no part brings its old
+password back (``production.rotation``): a recorded env value that is the rotated
+branch's connection string is put back with the password the role has now, and a
+deployment built before the rotation with that password is not brought back:
+production is redeployed instead.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from bbops.core import pg, redact
 from bbops.core.report import TextOut
 from bbops.errors import BBopsError, MigrationError, UsageError
 from bbops.plan.model import Plan, resolve_ref
-from bbops.production import restore
+from bbops.production import restore, rotation
 from bbops.production.health import HealthChecker
 from bbops.production.history import History, RunInfo, UndoRecord
 from bbops.production.pending import steps_checksum
@@ -190,17 +196,22 @@ def rollback_locked(
     # Read everything now: the data restore below rolls these tables back.
     undo = history.undo_records(target.since)
     env_plan = _env_plan(undo) if "env" in parts else []
+    assert plan.neon is not None
+    # A rotation since the point: no part may bring its old password back (``production.rotation``).
+    rotated = rotation.rotations(backend, plan.neon.database, undo) if {"env", "deployment"} & set(parts) else []
     frozen = _freeze_plan(undo) if "freeze" in parts else []
     streams = switched_streams(plan, app_connection(backend, plan, production.branch).url) if "stream" in parts else []
-    if any(r.state == "present" for r in env_plan):
+    deployment = next((r for r in undo if r.kind == "deployment"), None) if "deployment" in parts else None
+    reads = rotated and deployment is not None and any(r.kind == "env" and r.state == "present" for r in undo)
+    if reads or any(r.state == "present" for r in env_plan):
         box = box or open_box(backend.name, create=False)
-    deployment = next((r for r in undo if r.kind == "deployment"), None)
+    stale = rotation.stale_keys(rotated, undo, deployment, lambda r: _opened(box, r))
     steps: list[tuple[str, Callable[[PartReport], None]]] = [
         ("stream", lambda p: _streams_back(streams, p, dry_run, accept_data_loss)),
         ("data", lambda p: _data(backend, production.branch, target, p, dry_run)),
         ("freeze", lambda p: _unfreeze(frozen, p, dry_run)),
-        ("env", lambda p: _env(backend, env_plan, box, p, dry_run)),
-        ("deployment", lambda p: _deployment(backend, deployment, p, dry_run)),
+        ("env", lambda p: _env(backend, env_plan, box, rotated, p, dry_run)),
+        ("deployment", lambda p: _deployment(backend, deployment, stale, p, dry_run)),
     ]
     # The freeze part shows only where a freeze was recorded: most plans never freeze anything.
     # Likewise the stream part, only where an online cutover switched a stream.
@@ -354,7 +365,19 @@ def _data(backend: Backend, branch: str, target: _Target, part: PartReport, dry_
     part.status = "done"
 
 
-def _env(backend: Backend, records: list[UndoRecord], box: SecretBox | None, part: PartReport, dry_run: bool) -> None:
+def _opened(box: SecretBox | None, record: UndoRecord) -> str:
+    assert box is not None and record.sealed_value is not None
+    return box.decrypt(record.sealed_value)
+
+
+def _env(
+    backend: Backend,
+    records: list[UndoRecord],
+    box: SecretBox | None,
+    rotated: list[rotation.Rotated],
+    part: PartReport,
+    dry_run: bool,
+) -> None:
     if not records:
         part.status = "nothing to do"
         part.actions.append("no env var was changed since the restore point")
@@ -368,18 +391,18 @@ def _env(backend: Backend, records: list[UndoRecord], box: SecretBox | None, par
     put, drop = [], []
     for r in records:
         if r.state == "present":
-            assert box is not None and r.sealed_value is not None
             targets = tuple((r.env_targets or r.target).split(","))
-            put.append(
-                EnvVar(
-                    str(r.key),
-                    box.decrypt(r.sealed_value),
-                    env_type(r.env_type or "encrypted"),
-                    targets,
-                    r.git_branch,
+            value = _opened(box, r)
+            rekeyed = rotation.rekeyed(value, rotated)
+            put.append(EnvVar(str(r.key), rekeyed or value, env_type(r.env_type or "encrypted"), targets, r.git_branch))
+            part.actions.append(
+                f"{r.target}: put back the previous value of {r.key}"
+                + (
+                    " with the password its role has now (a rotation since made the recorded one useless)"
+                    if rekeyed
+                    else ""
                 )
             )
-            part.actions.append(f"{r.target}: put back the previous value of {r.key}")
         else:
             drop.append(r)
             part.actions.append(f"{r.target}: delete {r.key} (it did not exist before)")
@@ -395,13 +418,29 @@ def _env(backend: Backend, records: list[UndoRecord], box: SecretBox | None, par
     part.status = "done"
 
 
-def _deployment(backend: Backend, record: UndoRecord | None, part: PartReport, dry_run: bool) -> None:
+def _deployment(backend: Backend, record: UndoRecord | None, stale: list[str], part: PartReport, dry_run: bool) -> None:
     if record is None or not record.deployment_id:
         part.status = "nothing to do"
         part.actions.append("no production redeploy was recorded since the restore point")
         return
     if backend.deployments is None:
         raise MigrationError(f"the {backend.name} backend has no deployments")
+    if stale:
+        # Built with a password a rotation since made useless: it could not connect. A new build reads the
+        # env vars as they are now (as the env part left them) instead.
+        part.actions.append(
+            f"redeploy production rather than bring back {record.deployment_id}: it was built with "
+            f"{', '.join(stale)} holding a password rotated since"
+        )
+        if dry_run:
+            part.status = "would do"
+            return
+        new = backend.deployments.redeploy(target="production")
+        if new is None:
+            raise MigrationError("there is no production deployment to redeploy")
+        part.actions.append(f"production redeployed as {new}")
+        part.status = "done"
+        return
     part.actions.append(f"make {record.deployment_id} serve production again")
     if dry_run:
         part.status = "would do"

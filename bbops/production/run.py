@@ -453,7 +453,9 @@ class StepFailed(MigrationError):
         self.report = report
 
 
-# What undoes each kind of step; data steps only when the plan asks (rollback-with-data).
+# What undoes each kind of step; data steps only when the plan asks (rollback-with-data). Nothing undoes
+# a `rotate`: the old password is the leaked one, and what the rotation changed (env vars, deployment)
+# holds the only password that works; an earlier step's part in the same run still runs.
 _UNDONE_BY = {"freeze": "freeze", "env": "env", "redeploy": "deployment"}
 _DATA_KINDS = frozenset({"migrations", "sql", "copy"})
 

@@ -2,11 +2,13 @@
 
 ``migrations`` -> the Drizzle runner, ``copy`` -> the copy engine, ``verify``
 -> the verifier, ``env``/``redeploy`` -> the backend's providers, ``check`` ->
-the health checker, ``freeze`` -> the write freeze. Before an ``env`` step changes a variable, its previous
-value (sealed with the ``SecretBox``; "absent" when there was none) goes to
-the history; before a production ``redeploy``, the deployment serving
-production; before a ``freeze``, the frozen database's setting. Executors raise
-on failure and return one line saying what they did.
+the health checker, ``freeze`` -> the write freeze, ``rotate`` -> the role
+password reset (``rotation``), then the env and redeploy helpers. Before an ``env`` step changes a
+variable, its previous value (sealed with the ``SecretBox``; "absent" when there was none) goes to
+the history; before a production ``redeploy`` (a rotation's too), the deployment serving
+production; before a ``freeze``, the frozen database's setting; before a ``rotate``, which branch,
+role and variables it rotates (nothing undoes it: a rollback only avoids the old password). Executors
+raise on failure and return one line saying what they did.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from bbops.drizzle.runner import migrate_up
 from bbops.drizzle.statements import Statement, split_statements
 from bbops.errors import MigrationError
 from bbops.infra.envvalues import branch_env, replica_notes
-from bbops.plan.model import Plan, Step, env_sources, resolve_ref
+from bbops.plan.model import EnvSource, Plan, Production, Step, env_sources, resolve_ref
 from bbops.production.health import HealthChecker
 from bbops.production.history import History, UndoRecord
 from bbops.production.pending import PendingStep
 from bbops.production.secretbox import SecretBox
-from bbops.providers.base import Backend, EnvVar
+from bbops.providers.base import Backend, Connection, EnvVar
 from bbops.providers.select import app_connection
 
 
@@ -181,6 +183,20 @@ def _env(ctx: StepContext, p: PendingStep) -> str:
         ctx.backend, ctx.plan, branch, sources, target=target, git_branch=None, what=f"step {step.id} env"
     )
     notes = replica_notes(ctx.backend, branch, sources)  # said in the step's detail
+    _record_previous(ctx, step, target, wanted)
+    ctx.backend.env.upsert_env(wanted)
+    others = sorted({s.branch for s in sources if s.connection and s.branch and s.branch != branch})
+    also = f" (and {', '.join(others)})" if others else ""
+    said = f"{target}: set {', '.join(v.key for v in wanted)} from branch {branch}{also}" + "".join(
+        f"; {n}" for n in notes
+    )
+    if step.get("undo"):  # a cutover from another database, which keeps its credentials
+        said += "; the old database's role and password are unchanged: rotate them in the old project yourself"
+    return said
+
+
+def _record_previous(ctx: StepContext, step: Step, target: str, wanted: list[EnvVar]) -> None:
+    """Each variable's value before ``wanted`` replaces it, sealed, in the history (what rollback puts back)."""
     current = {v.key: v for v in ctx.backend.env.list_env(target=target) if v.git_branch is None}
     declared = step.get("undo") or {}
     box = ctx.box()
@@ -217,12 +233,6 @@ def _env(ctx: StepContext, p: PendingStep) -> str:
             ),
             ctx.restore_point,
         )
-    ctx.backend.env.upsert_env(wanted)
-    others = sorted({s.branch for s in sources if s.connection and s.branch and s.branch != branch})
-    also = f" (and {', '.join(others)})" if others else ""
-    return f"{target}: set {', '.join(v.key for v in wanted)} from branch {branch}{also}" + "".join(
-        f"; {n}" for n in notes
-    )
 
 
 def _freeze(ctx: StepContext, p: PendingStep) -> str:
@@ -253,7 +263,11 @@ def _freeze(ctx: StepContext, p: PendingStep) -> str:
 
 
 def _redeploy(ctx: StepContext, p: PendingStep) -> str:
-    target = p.step.get("target")
+    return _deploy(ctx, p.step.id, p.step.get("target"))
+
+
+def _deploy(ctx: StepContext, step_id: str, target: str) -> str:
+    """Redeploy ``target``; the production deployment it replaces goes to the history first."""
     deployments = ctx.backend.deployments
     if deployments is None:
         raise MigrationError(f"the {ctx.backend.name} backend has no deployments to redeploy")
@@ -261,7 +275,7 @@ def _redeploy(ctx: StepContext, p: PendingStep) -> str:
         before = deployments.current_production()
         ctx.history.add_undo(
             UndoRecord(
-                p.step.id, "deployment", target, None, None, None, None, "deployment", None, before, datetime.now(UTC)
+                step_id, "deployment", target, None, None, None, None, "deployment", None, before, datetime.now(UTC)
             ),
             ctx.restore_point,
         )
@@ -269,6 +283,83 @@ def _redeploy(ctx: StepContext, p: PendingStep) -> str:
     if new is None:
         raise MigrationError(f"there is no {target} deployment to redeploy")
     return f"{target} redeployed as {new}"
+
+
+def _rotate(ctx: StepContext, p: PendingStep) -> str:
+    """Reset the role's password, give its new connection strings to the variables that held the old ones,
+    redeploy (``production.rotation``)."""
+    from bbops.production import rotation
+
+    assert ctx.plan.neon is not None
+    step, target = p.step, p.step.get("target")
+    branch, database = ctx.branch_of(step), ctx.plan.neon.database
+    role = step.get("role") or ctx.plan.neon.role
+
+    def connections() -> dict[rotation.Kind, Connection]:
+        return rotation.role_connections(ctx.backend, branch, database=database, role=role)
+
+    old = connections()
+    used = old[rotation.DIRECT].role
+    if used != role:  # the local backend reaches every branch as its server's own role
+        return (
+            f"skipped: the {ctx.backend.name} backend reaches branch {branch} as its own role {used}, "
+            f"not as {role}: there is no password of {role} to reset; env vars and deployment unchanged"
+        )
+    held = rotation.holders(ctx.backend, target, _connection_keys(ctx.plan, target, branch), old)
+    keys = [var.key for var, _ in held]
+    # The record first: a run cut short after the reset must still keep a rollback from putting
+    # the old password back.
+    ctx.history.add_undo(
+        UndoRecord(
+            step.id,
+            "rotate",
+            branch,
+            role,
+            None,
+            None,
+            target,
+            "rotate",
+            None,
+            None,
+            datetime.now(UTC),
+            ",".join(keys),
+        ),
+        ctx.restore_point,
+    )
+    new: dict[rotation.Kind, Connection] = {}
+    # The new connection strings are read while the reset's operations run (they hold the new password).
+    if not ctx.backend.branches.reset_role_password(branch, role=role, meanwhile=lambda: new.update(connections())):
+        # Only a local server whose own role has the plan's role name gets here: nothing changed, and the
+        # record above at most makes a rollback redeploy where it would have brought a deployment back.
+        return f"skipped: the {ctx.backend.name} backend has no password of {role} on branch {branch} to reset"
+    assert ctx.plan.production is not None
+    if branch == ctx.plan.production.branch and role == ctx.plan.neon.role:
+        ctx.history.url = new[rotation.DIRECT].url  # the history lives there, reached as this role
+    refused = rotation.prove(old[rotation.DIRECT].url, new[rotation.DIRECT].url)
+    said = [f"reset the password of {role} on branch {branch}; the old one is refused ({refused})"]
+    if held:
+        ctx.backend.env.upsert_env([EnvVar(var.key, new[kind].url, var.type, var.targets, None) for var, kind in held])
+        said.append(f"{target}: {', '.join(keys)} carry the new one")
+    else:
+        said.append(f"{target}: no env var held the old connection strings")
+    if held and step.get("redeploy", True):
+        said.append(_deploy(ctx, step.id, target))
+    return "; ".join(said)
+
+
+def _connection_keys(plan: Plan, target: str, branch: str) -> list[str]:
+    """The variables bbops gives ``target`` from ``branch``'s connection strings (its computes' and its read
+    replica's): of the target's own env, and of the plan's ``env`` steps for the target."""
+    sources: list[tuple[str | None, EnvSource]] = []  # (the branch a source without `branch:` takes, source)
+    spec = plan.vercel.target(target) if plan.vercel else None
+    if spec is not None:
+        sources += [(spec.branch, s) for s in spec.env]
+    production = plan.production or Production()
+    for step in production.steps:
+        if step.kind == "env" and step.get("target") == target:
+            own = step.get("branch") or production.branch
+            sources += [(own, s) for s in env_sources(step.get("env") or {})]
+    return list(dict.fromkeys(s.key for own, s in sources if s.connection and (s.branch or own) == branch))
 
 
 def _check(ctx: StepContext, p: PendingStep) -> str:
@@ -312,6 +403,7 @@ EXECUTORS: dict[str, Callable[[StepContext, PendingStep], str]] = {
     "check": _check,
     "doctor": _doctor,
     "switch": _switch,
+    "rotate": _rotate,
 }
 
 
