@@ -41,7 +41,7 @@ def counts(url: str) -> dict[str, int]:
         return {t: conn.execute(f'SELECT count(*) FROM public."{t}"').fetchone()[0] for t in tables}
 
 
-def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
+def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch, tmp_path):
     old = old_database(make_database)
     old_unpooled = old + ("&" if "?" in old else "?") + "application_name=unpooled"
     # The plan's undo of the cutover points back at these (pooled for the app, direct for tools).
@@ -83,6 +83,7 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
         "cutover-env",
         "cutover-redeploy",
         "cutover-health",
+        "rotate-password",
     ]
     # The dry run estimates the copy: the old database's size per table the copy selects, and a timed sample.
     estimate = json.loads(dry.stdout)["estimates"]["copy-from-old"]
@@ -92,8 +93,18 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
     assert text.exit_code == 0, text.output
     assert "Copy estimate for copy-from-old:" in text.stdout and "at the source; " in text.stdout
     # `bbops apply`: the infrastructure first, then the steps; the cutover's env vars are left to its step.
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     applied = runner.invoke(main, obj=wired, args=["apply", "--plan", str(PLAN), "--auto-approve"])
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY")
     assert applied.exit_code == 0, applied.output
+    steps = {row.split(" | ")[0].strip("| `"): row for row in summary.read_text().splitlines() if row.startswith("| `")}
+    # The cutover says whose job the old database's credentials are; the local backend has no role
+    # passwords to rotate, and the rotation says so instead of pretending.
+    assert "rotate them in the old project yourself" in steps["cutover-env"]
+    rotated = steps["rotate-password"]
+    assert "| rotate | applied | skipped: the local backend reaches branch main as its own role" in rotated
+    assert "there is no password of neondb_owner to reset" in rotated
     assert "vercel.env.production.DATABASE_URL: left to production step cutover-env" in applied.stdout
     assert "vercel.env.production.DATABASE_READ_URL: left to production step cutover-env" in applied.stdout
     # The local backend has no read replicas: the cutover says where the read URL points instead.
@@ -116,7 +127,7 @@ def test_bb_prodx_cutover_and_its_undo(local_env, make_database, monkeypatch):
 
     # A second apply has nothing to do.
     again = runner.invoke(main, obj=wired, args=["apply", "--plan", str(PLAN), "--auto-approve"])
-    assert again.exit_code == 0 and "nothing pending (8 applied)" in again.output
+    assert again.exit_code == 0 and "nothing pending (9 applied)" in again.output
     # The cutover step's variables (the read URL too) are what the target describes: no drift.
     check = runner.invoke(main, obj=wired, args=["plan", "--check", "--plan", str(PLAN)])
     assert check.exit_code == 0, check.output
