@@ -59,7 +59,7 @@ def test_the_session_that_freezes_keeps_writing_and_others_end(database_url):
     with psycopg.connect(database_url, autocommit=True) as ours:
         ours.execute("SET default_transaction_read_only = off")
         result = freeze.freeze_on(ours)
-        assert result.ended == 1 and freeze.frozen_on(ours)
+        assert result.ended >= 1 and freeze.frozen_on(ours)  # the app (and perhaps a session just closing)
         ours.execute("INSERT INTO t (v) VALUES ('marker')")  # bbops' own session still writes
         with pytest.raises(psycopg.OperationalError):
             app.execute("SELECT 1")
