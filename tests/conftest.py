@@ -45,7 +45,6 @@ def pg_server_url() -> Iterator[str]:
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         conn.execute("ALTER SYSTEM SET wal_level = logical")
         conn.execute("ALTER SYSTEM SET fsync = off")
-        conn.execute("ALTER SYSTEM SET synchronous_commit = off")
     # The fake Neon's branch roles log in with their password; every other role keeps trust.
     hba = Path(datadir) / "pg_hba.conf"
     hba.write_text(HBA_LINES + hba.read_text())
