@@ -131,6 +131,32 @@ def _repository(path: Path) -> Path:
     return folder
 
 
+# libyaml composes nodes by C recursion: a hostile file nested deeper than the C stack would crash
+# the process instead of raising. Below this bound (which the nesting can never exceed, see
+# ``_depth_bound``) the C parser is used, some twenty times faster on a large file; above it the
+# pure-Python one, whose RecursionError is reported as "nesting is too deep".
+_C_DEPTH_LIMIT = 2_000
+
+
+def _depth_bound(text: str) -> int:
+    """An upper bound of the file's nesting depth: every flow bracket in the file, plus the most
+    block levels one line can open (its indentation, and each ``-``, ``:`` and ``?`` on it)."""
+    brackets = text.count("[") + text.count("{")
+    if brackets > _C_DEPTH_LIMIT:
+        return brackets
+    deepest = 0
+    for line in text.splitlines():
+        opened = len(line) - len(line.lstrip(" ")) + line.count("-") + line.count(":") + line.count("?")
+        deepest = max(deepest, opened)
+    return brackets + deepest
+
+
+def _loader_for(text: str) -> type[yaml.SafeLoader] | type[yaml.CSafeLoader]:
+    if yaml.__with_libyaml__ and _depth_bound(text) <= _C_DEPTH_LIMIT:
+        return yaml.CSafeLoader
+    return yaml.SafeLoader
+
+
 def load_text(raw: bytes | str, name: str) -> tuple[Loaded | None, list[Problem]]:
     def fail(message: str, line: int = 1, col: int = 1) -> tuple[None, list[Problem]]:
         return None, [Problem(name, line, col, "", message)]
@@ -147,7 +173,7 @@ def load_text(raw: bytes | str, name: str) -> tuple[Loaded | None, list[Problem]
     else:
         text = raw
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_loader_for(text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

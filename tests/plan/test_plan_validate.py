@@ -162,6 +162,9 @@ def test_json_format_and_github_annotations(tmp_path):
         ),
         (b"x: " + b"a" * 10_500_000 + b"\n", "limited to"),
         (b"x: !!python/object/apply:os.system [echo]\n", "constructor"),
+        # Nesting: the C parser (used below a bound of the depth) and the Python one both refuse, neither crashes.
+        (b"version: 1\nx: " + b"[" * 1_500 + b"]" * 1_500 + b"\n", "nesting depth"),
+        (b"version: 1\nx: " + b"[" * 50_000 + b"]" * 50_000 + b"\n", "nesting is too deep"),
     ],
 )
 def test_hostile_files_give_exit_2_not_tracebacks(tmp_path, content, expect):
