@@ -32,8 +32,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from bbops.copy.estimate import CopyEstimate
-from bbops.core import pg, redact
-from bbops.core.locks import advisory_lock
+from bbops.core import redact
 from bbops.core.report import TextOut
 from bbops.errors import BBopsError, DifferencesFound, MigrationError, UsageError
 from bbops.github import runner as gha
@@ -41,6 +40,7 @@ from bbops.plan.model import Plan
 from bbops.production import restore
 from bbops.production.health import HealthChecker
 from bbops.production.history import History, RollbackRecord, RunInfo
+from bbops.production.lock import LOCK_TIMEOUT, production_lock, production_lock_url
 from bbops.production.pending import (
     PendingStep,
     Recorded,
@@ -52,13 +52,21 @@ from bbops.production.pending import (
 from bbops.production.secretbox import SecretBox, open_box
 from bbops.production.steps import StepContext, preflight, run_step, source_of
 from bbops.providers.base import Backend
-from bbops.providers.select import app_connection, lock_url
+from bbops.providers.select import app_connection
 
 if TYPE_CHECKING:
     from bbops.production.rollback import RollbackReport
 
-__all__ = ["RunReport", "StepFailed", "apply_production", "pending_steps", "run_info_from_env"]
-LOCK_TIMEOUT = 120.0
+__all__ = [
+    "LOCK_TIMEOUT",
+    "RunReport",
+    "StepFailed",
+    "apply_production",
+    "pending_steps",
+    "production_lock",
+    "production_lock_url",
+    "run_info_from_env",
+]
 
 
 def run_info_from_env(environ: dict[str, str] | None = None) -> RunInfo:
@@ -124,41 +132,6 @@ class RunReport:
             lines = "\n".join(f"    {line}" for line in self.rollback.lines())
             body += f"\n#### Automatic rollback to `{self.rollback.to}`\n\n{lines}\n"
         return f"{head}\n\n{point}{body}"
-
-
-def production_lock_url(backend: Backend, plan: Plan, branch: str) -> str:
-    """Where the production lock lives: never on ``branch`` itself when there is any other place.
-
-    A data rollback restores ``branch``, and on Neon a restore restarts the branch's compute,
-    dropping every session on it -- the lock's too, halfway through the rollback. So the lock
-    is held on the backend's maintenance database (local), else on another long-lived branch of
-    the plan (the default branch, else the first other one that exists), which no rollback of
-    ``branch`` touches. Only a plan with a single branch keeps it on ``branch``.
-    """
-    if backend.admin is not None or plan.neon is None:
-        return lock_url(backend, plan, branch)
-    default = plan.neon.default_branch.name
-    others = [default] + [b.name for b in plan.neon.creation_order() if b.name != default]
-    for name in others:
-        if name != branch and backend.branches.get_branch(name) is not None:
-            return lock_url(backend, plan, name)
-    return lock_url(backend, plan, branch)
-
-
-@contextmanager
-def production_lock(
-    backend: Backend, plan: Plan, branch: str, purpose: str, timeout: float = LOCK_TIMEOUT
-) -> Iterator[psycopg.Connection]:
-    """The one lock that keeps applies and rollbacks of a production branch apart (see the module doc).
-
-    Yields the session holding it: the lock lasts exactly as long as that session does.
-    """
-    url = production_lock_url(backend, plan, branch)
-    with (
-        pg.connection(url, autocommit=True, application_name=f"bbops {purpose}") as conn,
-        advisory_lock(conn, f"bbops production {branch}", timeout=timeout, purpose=purpose),
-    ):
-        yield conn
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,12 @@ import psycopg
 from bbops.core import pg, pooler, redact
 from bbops.drizzle.runner import migrate_up
 from bbops.drizzle.statements import Statement, split_statements
-from bbops.errors import MigrationError
+from bbops.errors import MigrationError, UsageError
 from bbops.infra.envvalues import branch_env, replica_notes
 from bbops.plan.model import EnvSource, Plan, Production, Step, env_sources, resolve_ref
 from bbops.production.health import HealthChecker
 from bbops.production.history import History, UndoRecord
+from bbops.production.lock import lock_branch
 from bbops.production.pending import PendingStep
 from bbops.production.secretbox import SecretBox
 from bbops.providers.base import Backend, Connection, EnvVar
@@ -305,6 +306,16 @@ def _rotate(ctx: StepContext, p: PendingStep) -> str:
             f"skipped: the {ctx.backend.name} backend reaches branch {branch} as its own role {used}, "
             f"not as {role}: there is no password of {role} to reset; env vars and deployment unchanged"
         )
+    assert ctx.plan.production is not None
+    if lock_branch(ctx.backend, ctx.plan, ctx.plan.production.branch) == branch:
+        # Neon ends the branch's sessions when the password changes: the lock's session too,
+        # silently, and another apply or rollback could then start in the middle of this one.
+        raise UsageError(
+            f"step {step.id}: the production lock is held on branch {branch}, whose sessions a password "
+            f"reset ends; nothing was changed",
+            hint="add another long-lived branch to the plan's neon.branches (the lock moves there), "
+            "or reset this role's password by hand",
+        )
     held = rotation.holders(ctx.backend, target, _connection_keys(ctx.plan, target, branch), old)
     keys = [var.key for var, _ in held]
     # The record first: a run cut short after the reset must still keep a rollback from putting
@@ -332,7 +343,6 @@ def _rotate(ctx: StepContext, p: PendingStep) -> str:
         # Only a local server whose own role has the plan's role name gets here: nothing changed, and the
         # record above at most makes a rollback redeploy where it would have brought a deployment back.
         return f"skipped: the {ctx.backend.name} backend has no password of {role} on branch {branch} to reset"
-    assert ctx.plan.production is not None
     if branch == ctx.plan.production.branch and role == ctx.plan.neon.role:
         ctx.history.url = new[rotation.DIRECT].url  # the history lives there, reached as this role
     refused = rotation.prove(old[rotation.DIRECT].url, new[rotation.DIRECT].url)

@@ -269,3 +269,19 @@ def test_the_read_replica_s_connection_string_is_rotated_too_another_branch_s_is
     # development has a password of its own (made from protected main): untouched, still working.
     assert env["SHADOW_DATABASE_URL"] == shadow.url and password not in shadow.url
     _connects(env["SHADOW_DATABASE_URL"])
+
+
+def test_a_rotation_that_would_end_the_production_locks_session_is_refused_before_any_change(shop, cloud_fakes_pg):
+    # One long-lived branch: the production lock can only live on main, and a reset ends main's sessions.
+    plan_file = shop / "shop.yaml"
+    plan_file.write_text(plan_file.read_text().replace("    development: {parent: main}\n", "") + ROTATE)
+    old = _urls(cloud_fakes_pg)
+    backend = open_cloud_backend(None, transports=cloud_fakes_pg.transports)
+    try:
+        with pytest.raises(Exception, match="production lock is held on branch main") as failed:
+            apply_production(backend, load_plan(plan_file), run=RunInfo("9", "e" * 40, "ci"), health=Health().checker())
+    finally:
+        backend.close()
+    assert "rotate-password" in str(failed.value)
+    _connects(old[False])  # the password was not reset
+    assert not cloud_fakes_pg.neon.password_resets
