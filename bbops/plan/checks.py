@@ -102,6 +102,7 @@ def semantic_problems(loaded: Loaded, base_dir: Path) -> list[Problem]:
             out += _rotate_problems(loaded, path, step, data)
     out += _stream_problems(loaded, production.get("steps") or [])
     out += _steps_match_targets(loaded, production, targets)
+    out += _cutover_covers_targets(loaded, production, targets)
     return out
 
 
@@ -266,6 +267,41 @@ def _steps_match_targets(loaded: Loaded, production: dict[str, Any], targets: di
                     "way in both",
                 )
             )
+    return out
+
+
+def _cutover_covers_targets(loaded: Loaded, production: dict[str, Any], targets: dict[str, Any]) -> list[Problem]:
+    """A cutover (an `env` step with `undo:`, moving a target from another database) sets every variable
+    of that target that connects to the production branch, its read replica's included.
+
+    A variable the target declares but no step sets is `bbops apply`'s to set, and apply sets it at
+    once: before the copy, pointing the app at the new, still empty database.
+    """
+    branch = production.get("branch", "main")
+    steps = production.get("steps") or []
+    set_by_steps: dict[str, set[str]] = {}
+    cutovers: dict[str, str] = {}  # target -> the first cutover step's id
+    for step in steps:
+        if step.get("kind") == "env":
+            target = str(step.get("target"))
+            set_by_steps.setdefault(target, set()).update(step.get("env") or {})
+            if step.get("undo"):
+                cutovers.setdefault(target, str(step.get("id")))
+    out = []
+    for target, step_id in cutovers.items():
+        spec = targets.get(target) or {}
+        for key, source in (spec.get("env") or {}).items():
+            if not isinstance(source, dict) or not source.get("connection"):
+                continue
+            if (source.get("branch") or spec.get("branch")) == branch and key not in set_by_steps[target]:
+                out.append(
+                    loaded.problem(
+                        ("vercel", "targets", target, "env", key),
+                        f"`{key}` connects to the production branch {branch} but no `env` step sets it: `bbops "
+                        f"apply` would point it at the new database at once, before the cutover (step {step_id}) "
+                        "and the copy before it; set it in that step too, with its undo",
+                    )
+                )
     return out
 
 

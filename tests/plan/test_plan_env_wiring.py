@@ -239,3 +239,22 @@ def test_only_the_last_env_step_setting_a_variable_must_match_its_target(tmp_pat
     text = _with_step((read,), (read,)) + later.format(line=primary)
     problems = validate_file(_write(tmp_path, text))
     assert [p.field for p in problems] == ["production.steps[1].env.DATABASE_READ_URL"], problems
+
+
+def test_a_cutover_sets_every_variable_that_connects_to_production(tmp_path):
+    """The shipped plan without DATABASE_READ_URL in its cutover: apply would point reads at the empty new database."""
+    text = (REPO_ROOT / "plans" / "bb-prodx.yaml").read_text()
+    step_line = "        DATABASE_READ_URL: {connection: pooled, endpoint: read_only, type: sensitive}\n"
+    undo_line = next(line for line in text.splitlines(keepends=True) if "DATABASE_READ_URL: {value:" in line)
+    at = text.index("    - id: cutover-env")
+    cut = text[:at] + text[at:].replace(step_line, "", 1).replace(undo_line, "", 1)
+    assert cut != text
+    path = tmp_path / "bb-prodx.yaml"
+    path.write_text(cut)
+    (tmp_path / "bb-prodx").symlink_to(REPO_ROOT / "plans" / "bb-prodx")
+    problems = validate_file(path)
+    assert [(p.field, p.line) for p in problems] == [
+        ("vercel.targets.production.env.DATABASE_READ_URL", _line_of(cut, "DATABASE_READ_URL: {connection"))
+    ]
+    assert "before the cutover (step cutover-env)" in problems[0].message
+    assert validate_file(REPO_ROOT / "plans" / "bb-prodx.yaml") == []  # SHADOW_DATABASE_URL (development) is fine
