@@ -65,7 +65,10 @@ class FakeNeon(FakeServer):
         self._on_finish: dict[str, Callable[[], None]] = {}  # what happens when an operation finishes
         self.passwords: dict[str, str] = {}
         self.password_resets: list[tuple[str, str]] = []  # (branch id, role) of reset_password calls
-        self.fail_next_operation: str | None = None  # action name whose next operation fails
+        # Action names whose next operation fails once and is retried by Neon's control plane (status
+        # `failed`, then running again), or ends in `error` (Neon gave up: the change did not happen).
+        self.fail_next_operation: str | None = None
+        self.error_next_operation: str | None = None
         self.restores: list[dict] = []  # bodies of restore requests, for tests
         self.deleted: set[str] = set()  # ids of deleted branches: deleting one again answers 204
         self.project: dict[str, Any] = {
@@ -179,17 +182,24 @@ class FakeNeon(FakeServer):
             if self._ticks[op_id] <= 0:
                 del self._ticks[op_id]
                 op = self.operations[op_id]
-                if op["status"] == "running":
+                if op["status"] == "failed":
+                    # Neon retries a failed operation: the spec's Operation.failures_count counts the
+                    # failures "and retries" of one operation, whose status moves on from `failed`
+                    # (terminal are finished, skipped, cancelled and error; neon-api-v2 OperationStatus).
+                    op.update(status="running", updated_at=now())
+                    self._ticks[op_id] = self.op_ticks
+                elif op["status"] == "running":
                     op["status"] = "finished"
                     op["updated_at"] = now()
                     done = self._on_finish.pop(op_id, None)
                     if done is not None:
                         done()
                 else:
-                    self._on_finish.pop(op_id, None)  # a failed operation changed nothing
+                    self._on_finish.pop(op_id, None)  # an operation in error changed nothing
 
     def _op(self, action: str, branch_id: str | None = None, endpoint_id: str | None = None) -> dict:
         failing = self.fail_next_operation == action
+        erring = self.error_next_operation == action
         op = {
             "id": str(uuid.uuid4()),
             "project_id": self.project_id,
@@ -207,6 +217,9 @@ class FakeNeon(FakeServer):
         if failing:
             self.fail_next_operation = None
             op.update(status="failed", failures_count=1, error=f"{action} failed: storage unavailable")
+        if erring:
+            self.error_next_operation = None
+            op.update(status="error", failures_count=3, error=f"{action} failed: storage unavailable")
         self.operations[op["id"]] = op
         self._ticks[op["id"]] = self.op_ticks
         return op

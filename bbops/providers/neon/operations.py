@@ -3,8 +3,13 @@
 Neon answers a mutating request at once with a list of ``operations``
 (create timeline, start compute, ...). Until they finish, the branch is not
 usable and further changes to the project answer 423 Locked. Polling backs off
-from half a second to a few seconds (``core.poll``); a failed, errored or cancelled operation
-becomes a ``ProviderError`` carrying the operation's own error.
+from half a second to a few seconds (``core.poll``).
+
+``failed`` is not the end: Neon's control plane retries a failed operation (``failures_count``
+counts its failures and retries) and its status moves on, to ``finished`` or at last to
+``error``. So a failed operation is waited for like a running one (within the same timeout, its
+error said if it never recovers); ``error`` and ``cancelled`` become a ``ProviderError``
+carrying the operation's own error.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from bbops.core.poll import poll
 from bbops.errors import ProviderError
 
 DONE = frozenset({"finished", "skipped"})
-FAILED = frozenset({"failed", "error", "cancelled", "cancelling"})
+FAILED = frozenset({"error", "cancelled"})  # final; `failed` is retried, `cancelling` becomes `cancelled`
 
 
 class OperationWaiter:
@@ -90,9 +95,12 @@ class OperationWaiter:
             sleep=self.sleep,
         )
         if done is None:
+            failing = (
+                f" ({current.get('failures_count')} failure(s): {current.get('error')})" if current.get("error") else ""
+            )
             raise ProviderError(
                 f"neon: operation {op.get('action', '?')} {op.get('id')} still {current.get('status')} "
-                f"after {self.timeout:.0f}s",
+                f"after {self.timeout:.0f}s{failing}",
                 path=f"{self.base}/operations/{op.get('id')}",
             )
 

@@ -115,10 +115,19 @@ def test_pagination_over_several_pages_and_exact_name_search(neon, cloud_fakes, 
     assert neon.get_branch("preview/pr-99") is None
 
 
-def test_failed_operation_is_an_error_with_the_operation_message(neon, cloud_fakes):
-    cloud_fakes.neon.fail_next_operation = "create_timeline"
+def test_an_operation_in_error_is_an_error_with_the_operation_message(neon, cloud_fakes):
+    cloud_fakes.neon.error_next_operation = "create_timeline"
     with pytest.raises(ProviderError, match="create_timeline failed: storage unavailable"):
         neon.create_branch("preview/pr-3", parent="development")
+
+
+def test_a_failed_operation_that_neon_retries_is_waited_out(neon, cloud_fakes):
+    cloud_fakes.neon.fail_next_operation = "create_timeline"
+    branch = neon.create_branch("preview/pr-4", parent="development")
+    assert branch.name == "preview/pr-4"
+    retried = [op for op in cloud_fakes.neon.operations.values() if op["action"] == "create_timeline"][-1]
+    assert (retried["status"], retried["failures_count"]) == ("finished", 1)
+    assert not cloud_fakes.neon.running()
 
 
 def test_delete_treats_an_out_of_band_delete_as_done(neon, cloud_fakes):
