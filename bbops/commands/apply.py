@@ -44,6 +44,8 @@ def run_apply(
     with prepare(backend, plan, infrastructure=infrastructure, steps=steps, after_rollback=after_rollback) as session:
         prepared = session.prepared
         if dry_run:
+            if text and prepared.refusal is not None:  # what the infrastructure would do, then why the steps may not
+                report.emit(prepared, "text")
             result = session.dry_run()
             report.emit(result if infrastructure else (result.steps or result), fmt)
             return result

@@ -76,7 +76,7 @@ class CopyEstimate:
             return [f"no estimate: {self.error}"]
         rate = self.rate
         head = f"{len(self.tables)} table(s), {human_bytes(self.total_bytes)} at the source; " + (
-            f"about {human_seconds(self.seconds)} with {self.jobs} job(s) at the sampled "
+            f"{human_seconds(self.seconds)} with {self.jobs} job(s) at the sampled "
             f"{human_bytes(rate)}/s read rate ({self.sample_table}), plus the target's writes and index builds"
             if rate
             else "no rows to sample"

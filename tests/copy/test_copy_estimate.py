@@ -73,6 +73,6 @@ def test_wall_time_spreads_tables_over_jobs_but_never_beats_the_largest_table():
     assert CopyEstimate(tables=tables, jobs=4).seconds == 40.0  # the largest table is one worker's
     assert CopyEstimate(tables=tables, jobs=2).seconds == 40.0
     never = CopyEstimate(tables=[TableSize("fresh", None, 10, 0, 0.5)], jobs=1, sample_bytes=10, sample_seconds=0.5)
-    assert "rows unknown (never analyzed)" in never.lines()[1] and "under 1 s" in never.lines()[0]
+    assert "rows unknown (never analyzed)" in never.lines()[1] and "source; under 1 s with 1 job(s)" in never.lines()[0]
     assert CopyEstimate(error="could not connect").lines() == ["no estimate: could not connect"]
     assert human_bytes(3 * 1024 * 1024) == "3.0 MB" and human_seconds(150) == "about 2 min"
