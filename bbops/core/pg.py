@@ -92,6 +92,17 @@ def same_but_password(a: str, b: str) -> bool:
     return left == right
 
 
+def password_of(url: str) -> str | None:
+    """The password in a connection string (None: none, or not a connection string)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        password = conninfo_to_dict(url).get("password")
+    except psycopg.ProgrammingError:
+        return None
+    return str(password) if password else None
+
+
 def one(cursor: psycopg.Cursor[Row], what: str) -> Row:
     """The next row of a query that always returns one (``INSERT ... RETURNING``, an aggregate).
 

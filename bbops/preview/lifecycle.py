@@ -192,6 +192,9 @@ def create(
             else:
                 branch = backend.branches.update_branch(name, expires_at=expiry, annotations=annotations)
             log(f"reusing {name}; expiry refreshed")
+            if _has_parents_password(backend, plan, name, branch.parent or parent):
+                log(f"{name} still has its parent's password (a run stopped before giving it its own): resetting it")
+                new_credentials = _own_password(backend, plan, name, request.git_branch, key, log)
         report = PreviewReport(
             pr=number,
             branch=name,
@@ -288,6 +291,16 @@ def reset(backend: Backend, plan: Plan, number: int, *, log: Callable[[str], Non
         report.expires_at = branch.expires_at.isoformat() if branch.expires_at else None
     report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+def _has_parents_password(backend: Backend, plan: Plan, name: str, parent: str) -> bool:
+    """Whether a reused preview still opens with its parent's password: a run that made it was killed
+    before ``_own_password`` (a failure there deletes it). Checked when the parent is the preview lock's
+    branch, whose connection string this command has already read: no request of its own."""
+    if parent != lock_branch(plan):
+        return False
+    mine = pg.password_of(app_connection(backend, plan, name).url)
+    return mine is not None and mine == pg.password_of(app_connection(backend, plan, parent).url)
 
 
 def _own_password(

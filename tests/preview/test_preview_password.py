@@ -118,3 +118,33 @@ def test_a_reset_password_refuses_the_old_one_and_later_connection_strings_carry
     # Only that branch: development (made from protected main) keeps its own password.
     dev = branches.connection("development", database="neondb", role="neondb_owner", pooled=False).url
     psycopg.connect(dev, connect_timeout=5).close()
+
+
+def test_a_preview_left_with_its_parents_password_gets_its_own_on_the_next_run(
+    cloud_backend_pg, cloud_fakes_pg: CloudFakes, monkeypatch
+):
+    """A run killed between making the branch and resetting its password (no clean-up ran): the next run
+    sees the parent's password on the preview it reuses and resets it, with no request of its own."""
+    from bbops.preview import lifecycle
+
+    plan = load_plan(PLAN)
+    neon = cloud_fakes_pg.neon
+
+    def killed(*args, **kwargs):
+        raise SystemExit("killed")
+
+    with monkeypatch.context() as m:
+        m.setattr(cloud_backend_pg.branches, "reset_role_password", killed)
+        m.setattr(lifecycle, "_clean_up", lambda *args, **kwargs: "nothing (killed)")
+        with pytest.raises(SystemExit):
+            preview.create(cloud_backend_pg, plan, preview.PullRequest(9, "feature/kill", "abc123", "bb/app"))
+    assert _password(cloud_fakes_pg, "preview/pr-9") == _password(cloud_fakes_pg, "development")
+
+    report = preview.create(cloud_backend_pg, plan, preview.PullRequest(9, "feature/kill", "abc123", "bb/app"))
+    assert not report.created
+    assert _password(cloud_fakes_pg, "preview/pr-9") != _password(cloud_fakes_pg, "development")
+    assert (neon.by_name("preview/pr-9")["id"], plan.neon.role) in neon.password_resets
+    # The next refresh finds the preview's own password: no further reset.
+    resets = len(neon.password_resets)
+    preview.create(cloud_backend_pg, plan, preview.PullRequest(9, "feature/kill", "def456", "bb/app"))
+    assert len(neon.password_resets) == resets
