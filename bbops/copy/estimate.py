@@ -22,6 +22,7 @@ from psycopg import sql
 
 from bbops.copy.catalog import list_tables, prepare_session, select_tables
 from bbops.core import pg
+from bbops.core.report import human_bytes
 
 SAMPLE_BYTES = 32 * 1024 * 1024
 SAMPLE_SECONDS = 2.0
@@ -92,14 +93,6 @@ class CopyEstimate:
         if len(biggest) > limit:
             out.append(f"  ... and {len(biggest) - limit} smaller table(s)")
         return out
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(n) < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
 
 
 def human_seconds(s: float) -> str:

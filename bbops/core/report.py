@@ -94,6 +94,19 @@ class LinesText:
         self.lines.extend("\t".join("" if c is None else str(c) for c in row) for row in rows)
 
 
+_UNITS = ("B", "kB", "MB", "GB", "TB")
+
+
+def human_bytes(n: float, *, largest: str = "TB") -> str:
+    """Bytes for people: ``512 B``, ``1.5 MB``; ``largest`` is the biggest unit used (``2048.0 GB`` with "GB")."""
+    last = _UNITS.index(largest)
+    for unit in _UNITS[:last]:
+        if abs(n) < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.0f} {largest}" if largest == "B" else f"{n:.1f} {largest}"
+
+
 def as_text(report: Report) -> str:
     out = LinesText()
     report.write_text(out)

@@ -19,7 +19,7 @@ from bbops.providers.select import lock_url
 LOCK_TIMEOUT = 120.0
 
 
-def lock_branch(backend: Backend, plan: Plan, branch: str) -> str | None:
+def production_lock_branch(backend: Backend, plan: Plan, branch: str) -> str | None:
     """The branch holding the production lock of ``branch`` (None: the backend's maintenance database).
 
     Never ``branch`` itself when there is any other place: a data rollback restores ``branch``,
@@ -40,8 +40,8 @@ def lock_branch(backend: Backend, plan: Plan, branch: str) -> str | None:
 
 
 def production_lock_url(backend: Backend, plan: Plan, branch: str) -> str:
-    """Where the production lock of ``branch`` lives (``lock_branch``)."""
-    return lock_url(backend, plan, lock_branch(backend, plan, branch) or branch)
+    """Where the production lock of ``branch`` lives (``production_lock_branch``)."""
+    return lock_url(backend, plan, production_lock_branch(backend, plan, branch) or branch)
 
 
 @contextmanager

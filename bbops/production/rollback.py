@@ -42,8 +42,9 @@ from bbops.plan.model import Plan, resolve_ref
 from bbops.production import restore, rotation
 from bbops.production.health import HealthChecker
 from bbops.production.history import History, RunInfo, UndoRecord
+from bbops.production.lock import production_lock
 from bbops.production.pending import steps_checksum
-from bbops.production.run import production_lock, run_info_from_env
+from bbops.production.run import run_info_from_env
 from bbops.production.secretbox import SecretBox, open_box
 from bbops.providers.base import Backend, EnvVar, env_type
 from bbops.providers.select import app_connection

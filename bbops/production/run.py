@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from bbops.copy.estimate import CopyEstimate
+from bbops.copy.estimate import CopyEstimate, estimate_copy
 from bbops.core import redact
 from bbops.core.report import TextOut
 from bbops.errors import BBopsError, DifferencesFound, MigrationError, UsageError
@@ -40,7 +40,7 @@ from bbops.plan.model import Plan
 from bbops.production import restore
 from bbops.production.health import HealthChecker
 from bbops.production.history import History, RollbackRecord, RunInfo
-from bbops.production.lock import LOCK_TIMEOUT, production_lock, production_lock_url
+from bbops.production.lock import LOCK_TIMEOUT, production_lock
 from bbops.production.pending import (
     PendingStep,
     Recorded,
@@ -63,8 +63,6 @@ __all__ = [
     "StepFailed",
     "apply_production",
     "pending_steps",
-    "production_lock",
-    "production_lock_url",
     "run_info_from_env",
 ]
 
@@ -207,8 +205,6 @@ def preview_steps(
 
 def estimate_copies(plan: Plan, report: RunReport) -> None:
     """A dry run's estimate for each pending `copy` step: source sizes and a timed read sample."""
-    from bbops.copy.estimate import estimate_copy
-
     production = plan.production
     assert production is not None
     pending = {s.id for s in report.steps}

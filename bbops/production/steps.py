@@ -27,7 +27,7 @@ from bbops.infra.envvalues import branch_env, replica_notes
 from bbops.plan.model import EnvSource, Plan, Production, Step, env_sources, resolve_ref
 from bbops.production.health import HealthChecker
 from bbops.production.history import History, UndoRecord
-from bbops.production.lock import lock_branch
+from bbops.production.lock import production_lock_branch
 from bbops.production.pending import PendingStep
 from bbops.production.secretbox import SecretBox
 from bbops.providers.base import Backend, Connection, EnvVar
@@ -307,7 +307,7 @@ def _rotate(ctx: StepContext, p: PendingStep) -> str:
             f"not as {role}: there is no password of {role} to reset; env vars and deployment unchanged"
         )
     assert ctx.plan.production is not None
-    if lock_branch(ctx.backend, ctx.plan, ctx.plan.production.branch) == branch:
+    if production_lock_branch(ctx.backend, ctx.plan, ctx.plan.production.branch) == branch:
         # Neon ends the branch's sessions when the password changes: the lock's session too,
         # silently, and another apply or rollback could then start in the middle of this one.
         raise UsageError(

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bbops.core.report import human_bytes
 from bbops.review.finding import Finding
 from bbops.review.reporters import markdown as findings_markdown
 
@@ -49,11 +50,7 @@ def _seconds(value: float) -> str:
 
 
 def _size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
+    return human_bytes(n, largest="GB")
 
 
 def _short(table: str) -> str:
@@ -76,7 +73,8 @@ def measured_table(statements: Sequence[Mapping[str, Any]], tables: Mapping[str,
         locks = ", ".join(f"{x['mode']} on {_short(x['table'])}" for x in s.get("locks") or ()) or "-"
         names = [x["table"] for x in s.get("locks") or () if x["table"] in tables]
         sizes = ", ".join(
-            f"{_short(t)}: {tables[t]['rows']:,} rows, {_size(int(tables[t]['bytes']))}" for t in dict.fromkeys(names)
+            f"{_short(t)}: {tables[t]['rows']:,} rows, {human_bytes(int(tables[t]['bytes']), largest='GB')}"
+            for t in dict.fromkeys(names)
         )
         reads, writes = float(s.get("reads_blocked_s", 0)), float(s.get("writes_blocked_s", 0))
         rows.append(

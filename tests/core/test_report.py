@@ -115,3 +115,13 @@ def test_annotate_writes_workflow_commands_to_stderr_only_inside_actions(
     report.annotate(Found())
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == Found().annotations()[0].command() + "\n"
+
+
+def test_bytes_for_people_up_to_the_largest_unit_asked_for():
+    assert [report.human_bytes(n) for n in (512, 1536, 3 * 1024**2, 2 * 1024**4)] == [
+        "512 B",
+        "1.5 kB",
+        "3.0 MB",
+        "2.0 TB",
+    ]
+    assert report.human_bytes(2 * 1024**4, largest="GB") == "2048.0 GB"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from bbops.errors import LockTimeout
+from bbops.production.lock import production_lock, production_lock_url
 from bbops.production.rollback import UNFINISHED, rollback
-from bbops.production.run import production_lock, production_lock_url
 from tests.production.test_production_cloud import OLD_DB_URL, _history, _prod_env
 from tests.production.test_rollback_cloud import _applied
 

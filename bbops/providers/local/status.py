@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bbops.core.report import TextOut
+from bbops.core.report import TextOut, human_bytes
 from bbops.providers.base import Branch
 from bbops.providers.local import open_local_backend
 from bbops.providers.local.server import ServerStatus
@@ -17,13 +17,7 @@ from bbops.providers.local.server import ServerStatus
 
 def size(n: float | None) -> str:
     """Bytes for people: ``512 B``, ``1.5 MB``; gigabytes at most."""
-    if n is None:
-        return "-"
-    for unit in ("B", "kB", "MB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
+    return "-" if n is None else human_bytes(n, largest="GB")
 
 
 def _branch_dict(b: Branch) -> dict[str, Any]:
