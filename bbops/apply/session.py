@@ -144,21 +144,18 @@ class ApplySession:
         return self._stack.enter_context(hold_production(self.backend, self.plan, "apply", self.lock_timeout))
 
     def _prepare(self, infrastructure: bool) -> Prepared:
-        prepared = Prepared()
-        actions = infra.plan_infra(self.backend, self.plan) if infrastructure else []
-        prepared.planned = actions if infrastructure else None
-        if not self.with_steps:
-            prepared.actions = actions
-            return prepared
+        prepared = Prepared(planned=infra.plan_infra(self.backend, self.plan) if infrastructure else None)
         state = self._hold.state if self._hold else NO_HISTORY
-        owned = env_owned_by_steps(self.plan, state, after_rollback=self.after_rollback)
+        owned = env_owned_by_steps(self.plan, state, after_rollback=self.after_rollback) if self.with_steps else {}
         by_address = {f"vercel.env.{target}.{key}": step for (target, key), step in owned.items()}
-        for action in actions:
+        for action in prepared.planned or ():
             step = by_address.get(action.address)
             if step is None:
                 prepared.actions.append(action)
             elif action.pending:
                 prepared.left_to_steps.append(LeftToStep(action, step))
+        if not self.with_steps:
+            return prepared
         try:
             prepared.steps = preview_steps(self.plan, state, after_rollback=self.after_rollback, run=self.run_info)
         except BBopsError as exc:  # shown after the infrastructure's plan; raised before any change
@@ -171,8 +168,8 @@ class ApplySession:
         steps = self.prepared.steps
         if steps is not None:
             estimate_copies(self.plan, steps)
-        if summary and steps is not None:
-            gha.append_summary(steps.markdown())
+            if summary:
+                gha.append_summary(steps.markdown())
         return ApplyReport(self.prepared, steps=steps, dry_run=True)
 
     def check(self) -> None:

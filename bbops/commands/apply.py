@@ -19,7 +19,7 @@ from bbops.commands.options import (
 from bbops.core import console, report
 from bbops.plan.model import Plan
 from bbops.production.health import HealthChecker
-from bbops.production.run import StepFailed
+from bbops.production.run import RunReport, StepFailed
 from bbops.providers.base import Backend
 from bbops.providers.select import plan_and_backend
 
@@ -47,7 +47,7 @@ def run_apply(
             if text and prepared.refusal is not None:  # what the infrastructure would do, then why the steps may not
                 report.emit(prepared, "text")
             result = session.dry_run()
-            report.emit(result if infrastructure else (result.steps or result), fmt)
+            report.emit(_shown(result, infrastructure), fmt)
             return result
         if text:
             report.emit(prepared, "text")
@@ -61,8 +61,13 @@ def run_apply(
         except StepFailed as exc:  # both reports: the steps that ran, and the automatic rollback
             report.emit(exc.report, fmt)
             raise
-    report.emit(result if infrastructure else (result.steps or result), fmt)
+    report.emit(_shown(result, infrastructure), fmt)
     return result
+
+
+def _shown(result: ApplyReport, infrastructure: bool) -> ApplyReport | RunReport:
+    """`bbops production apply` shows (and its json is) the steps' report alone, as it always has."""
+    return result if infrastructure or result.steps is None else result.steps
 
 
 @click.command("apply")
